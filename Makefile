@@ -1,0 +1,50 @@
+# Everything a fresh machine needs, from python3 and pip alone: uv is bootstrapped into .tools/,
+# the project environment lives in .venv/ and uses this machine's python3 (no interpreter downloads).
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+export UV_LINK_MODE := copy
+VENV_STAMP := .venv/.spotcheck-synced
+MEMBERS := schemas sdk adapters gateway
+
+.PHONY: setup serve test lint typecheck unit schemas bench demo clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV_STAMP): $(UV) uv.lock pyproject.toml $(foreach m,$(MEMBERS),$(m)/pyproject.toml)
+	$(UV) sync --frozen --all-packages
+	touch $@
+
+setup: $(VENV_STAMP) ## create .venv with every package and dev tool
+
+serve: $(VENV_STAMP) ## run the gateway on its embedded SQLite default at 127.0.0.1:8000
+	.venv/bin/spotcheck serve
+
+demo: $(VENV_STAMP) ## run one failing case end to end against a demo platform
+	.venv/bin/spotcheck demo
+
+lint: $(VENV_STAMP)
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+typecheck: $(VENV_STAMP)
+	.venv/bin/mypy
+
+unit: $(VENV_STAMP)
+	.venv/bin/pytest -n 2 --dist loadgroup
+
+test: lint typecheck unit ## the whole suite: lint, types, tests (what CI runs)
+
+schemas: $(VENV_STAMP) ## regenerate the committed JSON Schema and AsyncAPI files
+	.venv/bin/python -m spotcheck.schemas.generate schemas/generated
+
+bench: $(VENV_STAMP)
+	.venv/bin/python bench/run.py --quick
+
+clean:
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache
