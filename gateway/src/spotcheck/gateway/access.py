@@ -1,0 +1,230 @@
+"""Who may do what: regulator tokens (hashed at rest), jurisdictions (seed 二) and the master key for secrets.
+
+A token reads ``sct_<id>_<secret>``; only SHA-256 of the secret is stored, compared in constant time.
+Jurisdiction follows division codes: a provincial authority ``330000`` covers every code starting ``33``,
+a municipal ``330100`` every code starting ``3301``; the national authority covers all; an entrustment
+from a higher authority lets a lower one act in the entrusted area.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import stat
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spotcheck.gateway.settings import Settings
+from spotcheck.gateway.store.models import ApiToken, Authority, Case, Entrustment
+from spotcheck.gateway.store.types import new_id, utcnow
+
+__all__ = [
+    "LEVELS",
+    "MasterKey",
+    "Principal",
+    "authenticate",
+    "covers",
+    "create_token",
+    "create_token_for_authority",
+    "division_prefix",
+    "level_of_code",
+]
+
+LEVELS = ("national", "provincial", "municipal", "county")
+NATIONAL_CODE = "100000"
+_TOKEN_PREFIX = "sct_"  # noqa: S105 - a prefix, not a credential
+_MAX_TOKEN_LENGTH = 200
+_MASTER_KEY_BYTES = 32
+
+
+def level_of_code(code: str) -> str:
+    """The administrative level a division code denotes (``100000`` is the national administration)."""
+    if code == NATIONAL_CODE:
+        return "national"
+    if code.endswith("0000"):
+        return "provincial"
+    if code.endswith("00"):
+        return "municipal"
+    return "county"
+
+
+def division_prefix(code: str, level: str) -> str:
+    """The code prefix an authority of ``level`` at ``code`` covers ("" for national)."""
+    return {"national": "", "provincial": code[:2], "municipal": code[:4]}.get(level, code)
+
+
+def covers(authority_code: str, authority_level: str, division: str) -> bool:
+    """Whether an authority at ``authority_code``/``authority_level`` has ``division`` inside its area."""
+    return division.startswith(division_prefix(authority_code, authority_level))
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated regulator: the token, its authority and what it may do."""
+
+    token_id: str
+    authority_id: str
+    authority_name: str
+    division_code: str
+    level: str
+    scopes: frozenset[str]
+    entrusted_divisions: tuple[str, ...]
+
+    @property
+    def actor(self) -> str:
+        """How this principal appears in history and audit records."""
+        return f"authority:{self.authority_id}/token:{self.token_id}"
+
+    def can_act_in(self, division: str) -> bool:
+        """Own area (national: everywhere) or an area a higher authority entrusted to this one."""
+        if covers(self.division_code, self.level, division):
+            return True
+        return any(division.startswith(division_prefix(code, level_of_code(code))) for code in self.entrusted_divisions)
+
+    def can_access_case(self, case: Case) -> bool:
+        """The case's organising authority, an authority above it in that area, or the national administration."""
+        return case.authority_id == self.authority_id or self.can_act_in(case.jurisdiction_division)
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(authority_id: str, scopes: list[str], label: str = "") -> tuple[str, ApiToken]:
+    """A new token row and the token string to hand out once (never stored)."""
+    unknown = set(scopes) - {"read", "write", "admin"}
+    if unknown:
+        raise ValueError(f"scopes: unknown scope(s) {sorted(unknown)}; use read, write, admin")
+    token_id = new_id("tok").split("_", 1)[1].lower()
+    secret = secrets.token_urlsafe(32)
+    row = ApiToken(
+        id=token_id,
+        authority_id=authority_id,
+        secret_sha256=_hash_secret(secret),
+        scopes=sorted(set(scopes) | {"read"}),
+        label=label,
+    )
+    return f"{_TOKEN_PREFIX}{token_id}_{secret}", row
+
+
+async def authenticate(  # noqa: PLR0911 - each refusal is its own early return
+    session: AsyncSession, token: str, *, now: datetime | None = None
+) -> Principal | None:
+    """The principal behind ``token``, or None when it is malformed, unknown, revoked, expired or wrong."""
+    if not token.startswith(_TOKEN_PREFIX) or len(token) > _MAX_TOKEN_LENGTH:
+        return None
+    token_id, sep, secret = token[len(_TOKEN_PREFIX) :].partition("_")
+    if not sep or not token_id or not secret:
+        return None
+    row = await session.get(ApiToken, token_id)
+    candidate = _hash_secret(secret)
+    if row is None:
+        hmac.compare_digest(candidate, candidate)  # keep timing alike for unknown ids
+        return None
+    if not hmac.compare_digest(candidate, row.secret_sha256):
+        return None
+    moment = now or utcnow()
+    if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= moment):
+        return None
+    authority = await session.get(Authority, row.authority_id)
+    if authority is None:
+        return None
+    entrusted = (
+        await session.scalars(
+            select(Entrustment.division_code).where(
+                Entrustment.agent_id == authority.id, Entrustment.revoked_at.is_(None)
+            )
+        )
+    ).all()
+    return Principal(
+        token_id=row.id,
+        authority_id=authority.id,
+        authority_name=authority.name,
+        division_code=authority.division_code,
+        level=authority.level,
+        scopes=frozenset(row.scopes),
+        entrusted_divisions=tuple(entrusted),
+    )
+
+
+async def create_token_for_authority(
+    settings: Settings,
+    *,
+    authority_code: str,
+    authority_name: str | None,
+    level: str | None,
+    scopes: list[str],
+    label: str,
+) -> tuple[str, str]:
+    """Create (if needed) the authority for ``authority_code`` and a token for it; returns (token, authority id)."""
+    from spotcheck.gateway.runtime import Runtime  # noqa: PLC0415 - avoids a cycle at import time
+
+    if not (authority_code.isdigit() and len(authority_code) == len(NATIONAL_CODE)):
+        raise ValueError("authority-code: expected a 6-digit administrative division code")
+    runtime = Runtime(settings)
+    try:
+        await runtime.start()
+        async with runtime.sessions() as session, session.begin():
+            authority = await session.scalar(select(Authority).where(Authority.division_code == authority_code))
+            if authority is None:
+                if not authority_name:
+                    raise ValueError(f"authority-name: no authority with code {authority_code} yet; give its name")
+                authority = Authority(
+                    id=new_id("auth"),
+                    name=authority_name,
+                    level=level or level_of_code(authority_code),
+                    division_code=authority_code,
+                )
+                session.add(authority)
+                await session.flush()
+            token, row = create_token(authority.id, scopes, label)
+            session.add(row)
+            from spotcheck.gateway.audit import append_audit  # noqa: PLC0415
+
+            await append_audit(session, actor="cli", action="token.created", subject=row.id, detail={"label": label})
+            return token, authority.id
+    finally:
+        await runtime.stop()
+
+
+class MasterKey:
+    """AES-256-GCM key that encrypts signing secrets at rest (``SPOTCHECK_MASTER_KEY`` or a 0600 file)."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != _MASTER_KEY_BYTES:
+            raise ValueError("master key: expected 32 bytes")
+        self._aead = AESGCM(key)
+
+    @classmethod
+    def load(cls, data_dir: Path) -> MasterKey:
+        """From ``SPOTCHECK_MASTER_KEY`` (base64) or ``<data_dir>/master.key``, created on first use."""
+        raw = os.environ.get("SPOTCHECK_MASTER_KEY")
+        if raw:
+            try:
+                return cls(base64.b64decode(raw, validate=True))
+            except ValueError as exc:
+                raise ValueError("SPOTCHECK_MASTER_KEY: expected 32 bytes, base64-encoded") from exc
+        path = data_dir / "master.key"
+        if not path.exists():
+            data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(base64.b64encode(AESGCM.generate_key(bit_length=256)))
+        return cls(base64.b64decode(path.read_bytes()))
+
+    def encrypt(self, plaintext: str, *, context: str) -> bytes:
+        """Nonce + ciphertext; ``context`` (e.g. the key id) is bound as associated data."""
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, plaintext.encode(), context.encode())
+
+    def decrypt(self, blob: bytes, *, context: str) -> str:
+        """The plaintext of :meth:`encrypt`'s output; fails if the blob or its context was altered."""
+        return self._aead.decrypt(blob[:12], blob[12:], context.encode()).decode()

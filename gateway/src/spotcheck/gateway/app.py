@@ -1,0 +1,117 @@
+"""The Litestar application factory of the gateway."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncGenerator
+
+import structlog
+from litestar import Litestar, Response, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spotcheck.gateway.middleware import RequestContextMiddleware
+from spotcheck.gateway.observability import Metrics, configure_logging
+from spotcheck.gateway.problems import ProblemError, exception_handlers
+from spotcheck.gateway.runtime import Runtime
+from spotcheck.gateway.settings import Settings, get_settings
+
+__all__ = ["create_app"]
+
+_log = structlog.get_logger("spotcheck.gateway")
+
+
+@get("/health", tags=["operations"], summary="Liveness: the process answers")
+async def health() -> dict[str, str]:
+    """Liveness probe: answers while the process runs, whatever the database does."""
+    return {"status": "ok"}
+
+
+@get("/ready", tags=["operations"], summary="Readiness: the database answers")
+async def ready(state: State) -> dict[str, str]:
+    """Readiness probe: 200 when the database answers a query, 503 otherwise."""
+    runtime: Runtime = state.runtime
+    try:
+        async with runtime.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        raise ProblemError(503, "not-ready", f"database unreachable: {type(exc).__name__}") from exc
+    return {"status": "ready", "database": runtime.engine.dialect.name}
+
+
+@get("/metrics", tags=["operations"], summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
+async def metrics(state: State) -> Response[bytes]:
+    """Prometheus exposition of requests, notices by type and state, and deadlines due and overdue."""
+    runtime: Runtime = state.runtime
+    await runtime.refresh_gauges()
+    return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def provide_session(state: State) -> AsyncGenerator[AsyncSession, None]:
+    """One database session per request; uncommitted work is rolled back when the handler ends."""
+    runtime: Runtime = state.runtime
+    async with runtime.sessions() as session:
+        yield session
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Litestar:
+    """Build the gateway application.
+
+    Args:
+        settings: configuration; read from the environment when omitted.
+        runtime: an already-started runtime (tests share one); otherwise one is started with the app.
+    """
+    settings = settings or get_settings()
+    configure_logging(json=settings.log_json, level=settings.log_level)
+    owned = runtime is None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        rt = runtime or Runtime(settings, metrics=Metrics())
+        if owned:
+            await rt.start()
+        app.state.runtime = rt
+        try:
+            yield
+        finally:
+            if owned:
+                await rt.stop()
+
+    from spotcheck.gateway.api import route_handlers  # noqa: PLC0415 - controllers import the app's dependencies
+
+    openapi = OpenAPIConfig(
+        title="Spotcheck gateway",
+        version="0.1.0",
+        description=(
+            "网络商品抽检网关 — the regulator's service for online product quality sampling inspection: "
+            "cases and their "
+            "legal deadlines, signed notices and orders to platforms, and the signed intake of platform replies."
+        ),
+        path="/schema",
+        render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        components=Components(
+            security_schemes={
+                "regulatorToken": SecurityScheme(
+                    type="http", scheme="bearer", description="Regulator API token (sct_…), scoped to a jurisdiction"
+                ),
+            }
+        ),
+    )
+
+    return Litestar(
+        route_handlers=[health, ready, metrics, *route_handlers],
+        dependencies={"session": Provide(provide_session)},
+        lifespan=[lifespan],
+        exception_handlers=exception_handlers,
+        middleware=[RequestContextMiddleware()],
+        openapi_config=openapi,
+        request_max_body_size=settings.max_request_bytes,
+        debug=False,
+        state=State({"settings": settings}),
+    )

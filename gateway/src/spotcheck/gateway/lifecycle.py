@@ -1,0 +1,106 @@
+"""The case lifecycle as data: which action may run in which state, and where it leads.
+
+planned → purchased → sealed → sampling_notified → result_received → result_notified → [reinspection] → final
+→ published → measures → closed. Actions that only record or request something (records requests, identity
+requests, transfers) keep the state but are still limited to the states where the seed makes them meaningful.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["ACTIONS", "Action", "CaseState", "IllegalTransitionError", "allowed_actions", "next_state"]
+
+
+class CaseState(StrEnum):
+    """Where a case stands."""
+
+    PLANNED = "planned"
+    PURCHASED = "purchased"
+    SEALED = "sealed"
+    SAMPLING_NOTIFIED = "sampling_notified"
+    RESULT_RECEIVED = "result_received"
+    RESULT_NOTIFIED = "result_notified"
+    REINSPECTION = "reinspection"
+    FINAL = "final"
+    PUBLISHED = "published"
+    MEASURES = "measures"
+    CLOSED = "closed"
+
+
+S = CaseState
+_AFTER_NOTICE = frozenset(
+    {S.SAMPLING_NOTIFIED, S.RESULT_RECEIVED, S.RESULT_NOTIFIED, S.REINSPECTION, S.FINAL, S.PUBLISHED, S.MEASURES}
+)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing that can be done to a case: the states it may start from and the state it leads to.
+
+    ``to`` is None for actions that keep the current state.
+    """
+
+    name: str
+    sources: frozenset[CaseState]
+    to: CaseState | None
+
+
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in (
+        Action("record_purchase", frozenset({S.PLANNED}), S.PURCHASED),
+        Action("record_sealing", frozenset({S.PURCHASED}), S.SEALED),
+        Action("send_sampling_notice", frozenset({S.SEALED}), S.SAMPLING_NOTIFIED),
+        Action("request_records", _AFTER_NOTICE, None),
+        Action("request_merchant_identity", _AFTER_NOTICE, None),
+        Action("record_result", frozenset({S.SAMPLING_NOTIFIED}), S.RESULT_RECEIVED),
+        Action("send_result_notices", frozenset({S.RESULT_RECEIVED}), S.RESULT_NOTIFIED),
+        Action("apply_reinspection", frozenset({S.RESULT_NOTIFIED}), None),
+        Action("decide_reinspection", frozenset({S.RESULT_NOTIFIED}), None),
+        Action("record_reinspection_outcome", frozenset({S.REINSPECTION}), S.FINAL),
+        Action("finalize", frozenset({S.RESULT_NOTIFIED}), S.FINAL),
+        Action("publish", frozenset({S.FINAL}), S.PUBLISHED),
+        Action(
+            "order_stop_sale",
+            frozenset({S.RESULT_RECEIVED, S.RESULT_NOTIFIED, S.FINAL, S.PUBLISHED, S.MEASURES}),
+            S.MEASURES,
+        ),
+        Action("order_delisting", frozenset({S.PUBLISHED, S.MEASURES}), S.MEASURES),
+        Action("order_takedown", frozenset({S.FINAL, S.PUBLISHED, S.MEASURES}), S.MEASURES),
+        Action("refer_to_telecom", frozenset({S.FINAL, S.PUBLISHED, S.MEASURES}), S.MEASURES),
+        Action("transfer_violation", _AFTER_NOTICE, None),
+        Action("close", frozenset({S.PUBLISHED, S.MEASURES}), S.CLOSED),
+    )
+}
+"""Every action by name."""
+
+
+class IllegalTransitionError(Exception):
+    """An action was asked for in a state that does not allow it; ``allowed`` lists what the state allows."""
+
+    def __init__(self, action: str, state: CaseState, allowed: list[str]) -> None:
+        super().__init__(
+            f"cannot {action.replace('_', ' ')} in state {state.value}; allowed: {', '.join(allowed) or 'none'}"
+        )
+        self.action = action
+        self.state = state
+        self.allowed = allowed
+
+
+def allowed_actions(state: CaseState) -> list[str]:
+    """The actions a case in ``state`` allows, in lifecycle order."""
+    return [name for name, action in ACTIONS.items() if state in action.sources]
+
+
+def next_state(state: CaseState, action: str) -> CaseState:
+    """The state ``action`` leads to from ``state``; raises IllegalTransitionError when it is not allowed.
+
+    ``decide_reinspection`` with an accepted application moves to ``reinspection``; the caller passes that
+    explicitly because it depends on the decision, not on the state.
+    """
+    spec = ACTIONS[action]
+    if state not in spec.sources:
+        raise IllegalTransitionError(action, state, allowed_actions(state))
+    return spec.to or state

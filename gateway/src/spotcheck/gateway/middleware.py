@@ -1,0 +1,61 @@
+"""Per-request context: a request id bound into every log line and echoed in ``x-request-id``, and metrics."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import structlog
+from litestar.datastructures import MutableScopeHeaders
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from spotcheck.gateway.store.types import new_id
+
+__all__ = ["RequestContextMiddleware"]
+
+_log = structlog.get_logger("spotcheck.gateway.http")
+_MAX_INCOMING_ID = 128
+
+
+class RequestContextMiddleware(ASGIMiddleware):
+    """Give each HTTP request an id (the caller's ``x-request-id`` when sane) and record its outcome."""
+
+    scopes = ("http",)  # type: ignore[assignment]
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        """Bind the id for the duration of the request and count it on the way out."""
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if 0 < len(incoming) <= _MAX_INCOMING_ID and incoming.isprintable() else new_id("req")
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status_holder: dict[str, int] = {"status": 500}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                headers = MutableScopeHeaders.from_message(message)
+                headers["x-request-id"] = request_id
+            await send(message)
+
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            await next_app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = _route_of(scope)
+            app_state: Any = scope["app"].state
+            runtime = getattr(app_state, "runtime", None)
+            if runtime is not None:
+                runtime.metrics.requests.labels(str(scope.get("method", "")), route, str(status_holder["status"])).inc()
+                runtime.metrics.request_seconds.labels(route).observe(elapsed)
+            structlog.contextvars.unbind_contextvars("request_id")
+
+
+def _route_of(scope: Scope) -> str:
+    # The route template, not the raw path, keeps metric label cardinality bounded.
+    handler = scope.get("route_handler")
+    paths = getattr(handler, "paths", None)
+    if paths:
+        return str(sorted(paths)[0])
+    return "unmatched"

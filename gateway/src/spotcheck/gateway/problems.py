@@ -1,0 +1,163 @@
+"""RFC 9457 problem details: the one shape of every error the gateway answers with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+__all__ = ["FieldError", "Problem", "ProblemError", "exception_handlers"]
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+_log = structlog.get_logger("spotcheck.gateway.problems")
+
+
+class FieldError(msgspec.Struct, frozen=True, kw_only=True):
+    """One invalid field: where it is (a JSON path such as ``$.data.order_no``) and why it is refused."""
+
+    field: str
+    reason: str
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An RFC 9457 problem document, with the invalid fields listed in ``errors``."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] = msgspec.field(default_factory=list)
+    allowed: list[str] = msgspec.field(default_factory=list)
+    request_id: str | None = None
+
+
+class ProblemError(HTTPException):
+    """Raise to answer with a problem document; ``code`` becomes the problem ``type``."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        title: str | None = None,
+        errors: list[FieldError] | None = None,
+        allowed: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail=detail, status_code=status, headers=headers)
+        self.code = code
+        self.title = title or code.replace("-", " ").capitalize()
+        self.errors = errors or []
+        self.allowed = allowed or []
+
+
+def field_error(status: int, field: str, reason: str, *, code: str = "invalid-field") -> ProblemError:
+    """A problem about one field, with the field named in both ``detail`` and ``errors``."""
+    return ProblemError(status, code, f"{field}: {reason}", errors=[FieldError(field=field, reason=reason)])
+
+
+def _request_id(request: Request[Any, Any, Any]) -> str | None:
+    value = request.scope.get("state", {}).get("request_id")
+    return value if isinstance(value, str) else None
+
+
+def _respond(request: Request[Any, Any, Any], problem: Problem, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(
+        content=msgspec.json.encode(problem),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _handle_problem(request: Request[Any, Any, Any], exc: ProblemError) -> Response[Any]:
+    problem = Problem(
+        type=f"urn:spotcheck:problem:{exc.code}",
+        title=exc.title,
+        status=exc.status_code,
+        detail=exc.detail,
+        instance=request.url.path,
+        errors=exc.errors,
+        allowed=exc.allowed,
+        request_id=_request_id(request),
+    )
+    return _respond(request, problem, exc.headers)
+
+
+def _validation_errors(exc: ValidationException) -> list[FieldError]:
+    errors: list[FieldError] = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if isinstance(item, dict):
+            key = str(item.get("key") or item.get("source") or "body")
+            errors.append(FieldError(field=key, reason=str(item.get("message", "invalid value"))))
+    if not errors:
+        errors.append(FieldError(field=_path_of(exc.detail), reason=exc.detail))
+    return errors
+
+
+def _path_of(message: str) -> str:
+    # msgspec messages end with " - at `$.path`"; that path is the field to name.
+    marker = " - at `"
+    if marker in message and message.endswith("`"):
+        return message.rsplit(marker, 1)[1][:-1]
+    return "body"
+
+
+def _handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    errors = _validation_errors(exc)
+    detail = "; ".join(f"{e.field}: {e.reason}" for e in errors)
+    problem = Problem(
+        type="urn:spotcheck:problem:invalid-request",
+        title="Invalid request",
+        status=400,
+        detail=detail,
+        instance=request.url.path,
+        errors=errors,
+        request_id=_request_id(request),
+    )
+    return _respond(request, problem)
+
+
+def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    codes = {401: "unauthenticated", 403: "forbidden", 404: "not-found", 405: "method-not-allowed", 413: "too-large"}
+    code = codes.get(exc.status_code, "http-error")
+    problem = Problem(
+        type=f"urn:spotcheck:problem:{code}",
+        title=code.replace("-", " ").capitalize(),
+        status=exc.status_code,
+        detail=exc.detail,
+        instance=request.url.path,
+        request_id=_request_id(request),
+    )
+    return _respond(request, problem, exc.headers)
+
+
+def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    _log.error("unhandled error", path=request.url.path, error_type=type(exc).__name__, exc_info=exc)
+    problem = Problem(
+        type="urn:spotcheck:problem:internal",
+        title="Internal error",
+        status=HTTP_500_INTERNAL_SERVER_ERROR,
+        detail="the gateway failed to process this request; it has been logged",
+        instance=request.url.path,
+        request_id=_request_id(request),
+    )
+    return _respond(request, problem)
+
+
+exception_handlers: dict[type[Exception] | int, Any] = {
+    ProblemError: _handle_problem,
+    ValidationException: _handle_validation,
+    NotAuthorizedException: _handle_http,
+    PermissionDeniedException: _handle_http,
+    HTTPException: _handle_http,
+    Exception: _handle_unexpected,
+}
+"""Handlers mapping every exception to a problem document."""

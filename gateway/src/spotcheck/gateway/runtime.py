@@ -1,0 +1,87 @@
+"""What one gateway process holds while it runs: engine, sessions, calendar, metrics, worker wake-ups."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from spotcheck.gateway.access import MasterKey
+from spotcheck.gateway.deadlines import WorkdayCalendar
+from spotcheck.gateway.observability import Metrics
+from spotcheck.gateway.settings import Settings
+from spotcheck.gateway.store import migrations
+from spotcheck.gateway.store.engine import create_engine, session_factory
+from spotcheck.gateway.store.models import Deadline, OutboundMessage
+from spotcheck.sdk import Webhook
+
+__all__ = ["Runtime"]
+
+_log = structlog.get_logger("spotcheck.gateway.runtime")
+
+
+class Runtime:
+    """The shared state of one gateway process, started and stopped with the app (or shared by tests)."""
+
+    def __init__(self, settings: Settings, *, metrics: Metrics | None = None) -> None:
+        self.settings = settings
+        self.metrics = metrics or Metrics()
+        self.engine: AsyncEngine = create_engine(settings.database_url)
+        self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
+        self.calendar = WorkdayCalendar(overlay_path=settings.calendar_overlay)
+        self.master_key = MasterKey.load(settings.data_dir)
+        # Verifiers per (platform, key ids): building Ed25519/HMAC key objects once keeps the intake fast.
+        self.verifier_cache: dict[tuple[str, tuple[str, ...]], Webhook] = {}
+        # Set whenever the API commits outbound messages, so an in-process worker delivers at once.
+        self.outbox_wakeup = asyncio.Event()
+        self._background: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Migrate an empty or outdated database to the current schema."""
+        current = await migrations.current_revision(self.engine)
+        head = migrations.head_revision()
+        if current != head:
+            _log.info("migrating database", current=current, head=head)
+            await migrations.upgrade(self.engine)
+
+    def add_background(self, task: asyncio.Task[None]) -> None:
+        """Own a background task (the in-process worker); it is cancelled on stop."""
+        self._background.append(task)
+
+    async def stop(self) -> None:
+        """Cancel background tasks and close every database connection."""
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # noqa: BLE001 - shutting down: log and go on closing the rest
+                _log.exception("background task failed while stopping")
+        self._background.clear()
+        await self.engine.dispose()
+
+    def wake_outbox(self) -> None:
+        """Tell an in-process worker that new outbound messages were committed."""
+        self.outbox_wakeup.set()
+
+    async def refresh_gauges(self) -> None:
+        """Recompute the notice and deadline gauges from the database (called on each /metrics scrape)."""
+        async with self.sessions() as session:
+            notices = await session.execute(
+                select(OutboundMessage.message_type, OutboundMessage.status, func.count()).group_by(
+                    OutboundMessage.message_type, OutboundMessage.status
+                )
+            )
+            self.metrics.notices.clear()
+            for message_type, status, count in notices:
+                self.metrics.notices.labels(message_type, status).set(count)
+            deadlines = await session.execute(
+                select(Deadline.kind, Deadline.status, func.count()).group_by(Deadline.kind, Deadline.status)
+            )
+            self.metrics.deadlines.clear()
+            for kind, status, count in deadlines:
+                self.metrics.deadlines.labels(kind, status).set(count)

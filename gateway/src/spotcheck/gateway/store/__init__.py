@@ -1,0 +1,1 @@
+"""The gateway's durable store: SQLAlchemy 2 models, engine set-up and Alembic migrations."""
