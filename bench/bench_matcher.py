@@ -273,13 +273,11 @@ def main(argv: list[str] | None = None) -> int:
     precision = correct_total / found_total if found_total else 1.0
     print(f"generated set: recall {recall:.4%} ({correct_total:,}/{expected_total:,}), precision {precision:.4%}")
 
-    found, positives, false_matches, negatives = variant_set_scores()
-    print(
-        f"variant set: recall {found / positives:.2%} ({found}/{positives}), false matches {false_matches}/{negatives}"
-    )
+    hits, positives, false_matches, negatives = variant_set_scores()
+    print(f"variant set: recall {hits / positives:.2%} ({hits}/{positives}), false matches {false_matches}/{negatives}")
     ratio = matcher_rate / baseline_rate
     print(f"matcher ratio: {ratio:.2f} (goal >= 0.5)")
-    return 0 if found == positives and false_matches == 0 else 1
+    return 0 if hits == positives and false_matches == 0 else 1
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ def test_safe_text_bounds_and_cleans() -> None:
     text = "监管".encode() * 200  # 1200 bytes, 3 per character
     cut = safe_text(text, limit=512)
     assert cut == "监管" * 85  # 170 whole characters in 510 bytes: the 171st, cut at byte 512, is dropped
-    assert safe_text(b"ok\x1b[2J\x00\xff line\nnext\tx") == "ok\ufffd[2J\ufffd\ufffd line\nnext\tx"
+    assert safe_text(b"ok\x1b[2J\x00\xff line\r\nnext\tx") == "ok\ufffd[2J\ufffd\ufffd line\ufffd\nnext\tx"
     assert safe_text("合格".encode("gbk"), charset="gbk") == "合格"
     assert safe_text(b"abc", charset="no-such-codec") == "abc"
 

@@ -12,6 +12,7 @@ from spotcheck.adapters import (
     MAX_EXCERPT_BYTES,
     AdapterConfigError,
     AdapterContext,
+    HttpTransportName,
     WebhookAdapter,
     make_http_client,
 )
@@ -31,7 +32,7 @@ from .conftest import (
 
 SECRET = generate_secret()
 PUBLIC_URL = "https://93.184.215.14/spotcheck/hook"
-TRANSPORTS = ["aiohttp", "httpx"]
+TRANSPORTS: list[HttpTransportName] = ["aiohttp", "httpx"]
 
 
 def verify(secret: str | list[str], request: httpx.Request | Any, body: bytes) -> None:
@@ -343,19 +344,22 @@ async def test_broken_answers_are_retried(
     assert outcome.error is not None
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_dns_rebinding_is_caught_at_connect_time(
-    transport: Any, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    port = int(receiver.base_url.rsplit(":", 1)[1])
-    lookups: list[str] = []
-
-    def rebinding(host: str, *args: Any, **kwargs: Any) -> Any:
+def _resolving_to(address: str, port: int, lookups: list[str]) -> Any:
+    def fake(host: str, *args: Any, **kwargs: Any) -> Any:
         lookups.append(host)
-        address = "93.184.215.14" if len(lookups) == 1 else "127.0.0.1"  # public for the check, then loopback
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
 
-    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    return fake
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_own_client_checks_addresses_at_connect_time(
+    transport: Any, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The address is checked where the connection is made, so a DNS answer cannot change in between (rebinding).
+    port = int(receiver.base_url.rsplit(":", 1)[1])
+    lookups: list[str] = []
+    monkeypatch.setattr(socket, "getaddrinfo", _resolving_to("127.0.0.1", port, lookups))
     adapter = WebhookAdapter(
         {"url": f"https://rebind.example:{port}/ok", "secret": SECRET},
         context=AdapterContext(http_transport=transport, clock=fixed_clock),
@@ -367,8 +371,44 @@ async def test_dns_rebinding_is_caught_at_connect_time(
     assert outcome.status == "gone"
     assert outcome.error is not None
     assert "loopback" in outcome.error
-    assert len(lookups) == 2
+    assert "at connect time" in outcome.error
+    assert lookups == ["rebind.example"]  # one lookup: the one the connection uses
     assert receiver.requests == []
+
+
+async def test_a_lent_unguarded_client_gets_the_resolving_pre_check(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = int(receiver.base_url.rsplit(":", 1)[1])
+    lookups: list[str] = []
+    monkeypatch.setattr(socket, "getaddrinfo", _resolving_to("10.1.2.3", port, lookups))
+    async with httpx.AsyncClient() as plain:
+        adapter = WebhookAdapter(
+            {"url": f"https://internal.example:{port}/ok", "secret": SECRET},
+            context=AdapterContext(http_client=plain, clock=fixed_clock),
+        )
+        outcome = await adapter.deliver(make_message())
+    assert outcome.status == "gone"
+    assert outcome.error == (
+        "endpoint refused by the SSRF guard: host 'internal.example' resolves to a private address (10.1.2.3)"
+    )
+    assert lookups == ["internal.example"]
+
+
+async def test_unresolvable_host_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", fail)
+    for transport in TRANSPORTS:
+        adapter = WebhookAdapter(
+            {"url": "https://platform.example/hook", "secret": SECRET},
+            context=AdapterContext(http_transport=transport, clock=fixed_clock),
+        )
+        outcome = await adapter.deliver(make_message())
+        await adapter.aclose()
+        assert outcome.status == "retry", transport
+        assert outcome.error is not None
 
 
 async def test_a_lent_client_is_not_closed_but_an_own_one_is(receiver: Receiver) -> None:

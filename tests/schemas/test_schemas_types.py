@@ -148,7 +148,7 @@ def _mutated(body: bytes, edit: Any) -> bytes:
         ("sampling.notice", "$.timestamp", "2025-11-05T10:00:00", "timezone"),
         ("result.notice", "$.data.manufacturer.division", "4419000", "regex"),
         ("result.notice", "$.data.report_sha256", "abc", "regex"),
-        ("results.published", "$.data.published_url", "http://zjamr.zj.gov.cn/", "regex"),
+        ("results.published", "$.data.published_url", "ftp://zjamr.zj.gov.cn/", "regex"),
         ("merchant.identity", "$.data.uscc", ALIBABA_USCC[:17] + "0", "check character"),
         ("reinspection.applied", "$.data.applicant_uscc", BAIDU_USCC[:17] + "C", "check character"),
         ("records.provided", "$.data.records[0].created_at", "2025-11-01 09:00", "datetime"),

@@ -10,6 +10,7 @@ import ipaddress
 import re
 import socket
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import UTC
 from typing import TYPE_CHECKING, Final
@@ -57,7 +58,7 @@ _MAX_REFERENCE_CHARS: Final = 200
 _MAX_ERROR_CHARS: Final = 240
 _URL: Final = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 # C0 controls (but tab and newline), DEL and C1 controls: they could forge log lines or terminal escapes.
-_CONTROL: Final = dict.fromkeys([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)], "\ufffd")
+_CONTROL: Final = dict.fromkeys([*range(0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)], "\ufffd")
 
 
 def classify_http_status(status: int) -> DeliveryStatus:
@@ -93,7 +94,7 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
         return float(int(text))
     try:
         when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)  # an HTTP-date is always GMT
@@ -181,9 +182,9 @@ class HttpAnswer:
                 return safe_text(value.encode(), limit=_MAX_REFERENCE_CHARS)
         return None
 
-    def outcome(self, *, latency_ms: float, now: float, status: DeliveryStatus | None = None) -> DeliveryOutcome:
-        """The outcome of this answer by its HTTP status (or the given ``status``), with ``Retry-After``."""
-        verdict = classify_http_status(self.status) if status is None else status
+    def outcome(self, *, latency_ms: float, now: float) -> DeliveryOutcome:
+        """The outcome of this answer by its HTTP status, with ``Retry-After`` when it is not a success."""
+        verdict = classify_http_status(self.status)
         return DeliveryOutcome(
             status=verdict,
             http_status=self.status,
@@ -256,8 +257,18 @@ class ClientHolder:
             await client.aclose()
 
     async def check(self, url: str) -> None:
-        """Run the SSRF guard under the context's policy (again before each connection: DNS rebinding)."""
-        await check_endpoint_url_async(url, allow_private=self._context.allow_private_targets)
+        """Run the SSRF guard under the context's policy before each attempt.
+
+        The host name is resolved here only when the client does not check addresses itself at connect time;
+        a client from :func:`make_http_client` does, at the last moment, which also defeats DNS rebinding.
+        """
+        await check_endpoint_url_async(
+            url, allow_private=self._context.allow_private_targets, resolve=self.get() not in _GUARDED_CLIENTS
+        )
+
+
+# Clients that refuse forbidden addresses at connect time (built by make_http_client without allow_private).
+_GUARDED_CLIENTS: Final[weakref.WeakSet[httpx.AsyncClient]] = weakref.WeakSet()
 
 
 class _BlockedAddressError(UnsafeEndpointError, OSError):
@@ -405,10 +416,13 @@ def make_http_client(
         )
     else:
         raise ValueError(f"transport must be 'aiohttp' or 'httpx', got {transport!r}")
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         transport=base,
         timeout=timeout,
         follow_redirects=False,
         trust_env=False,
         headers={"user-agent": USER_AGENT},
     )
+    if not allow_private:
+        _GUARDED_CLIENTS.add(client)
+    return client

@@ -28,7 +28,6 @@ from spotcheck.schemas._errors import FieldValueError
 from spotcheck.schemas._types import (
     USCC,
     Fen,
-    HttpsUrl,
     Identifier,
     LongText,
     Sha256Hex,
@@ -298,7 +297,7 @@ class ResultsPublishedData(NoticeData, kw_only=True, frozen=True):
     ]
     conclusion: Annotated[Conclusion, describe("综合判定结论", "overall conclusion")]
     platform_name: Annotated[ShortText, describe("第三方交易平台经营者名称", "platform operator name")]
-    published_url: Annotated[HttpsUrl, describe("公布网址", "where the authority published the result")]
+    published_url: Annotated[WebUrl, describe("公布网址", "where the authority published the result")]
     published_at: Annotated[Timestamp, describe("公布时间", "when it was published")]
     shop_id: Annotated[Identifier | None, describe("店铺编号", "shop id on the platform")] = None
     report_no: Annotated[Identifier | None, describe("检验报告编号", "test report number")] = None
@@ -356,7 +355,7 @@ class DelistingOrderData(NoticeData, kw_only=True, frozen=True):
     ]
     list_published_at: Annotated[Timestamp, describe("名单公布时间", "when the authority published the list")]
     manufacturer: Annotated[ManufacturerRef | None, describe("标称生产者", "manufacturer as labelled")] = None
-    list_url: Annotated[HttpsUrl | None, describe("名单网址", "where the list is published")] = None
+    list_url: Annotated[WebUrl | None, describe("名单网址", "where the list is published")] = None
     known_listing_ids: Annotated[
         list[Identifier], describe("已知商品编号", "listings the authority already found; not exhaustive"), _MAX_IDS
     ] = []

@@ -32,11 +32,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
 from enum import StrEnum
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 import msgspec
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 __all__ = ["ListingMatch", "ListingMatcher", "ListingRecord", "MatchRule", "normalise_brand", "normalise_model"]
 
@@ -76,6 +78,7 @@ _PLACEHOLDER_MODELS: Final = frozenset(
         "",
         "无",
         "暂无",
+        "型号",
         "其他",
         "其它",
         "other",
@@ -107,6 +110,7 @@ _LATIN_DIACRITICS: Final = {
     if len(decomposed := unicodedata.normalize("NFD", chr(code))) > 1
     and all(unicodedata.combining(mark) for mark in decomposed[1:])
 }
+_LATIN_ACCENTED: Final = re.compile("[\u00c0-\u024f]")
 _TRADEMARK_SIGNS: Final = str.maketrans("", "", "®©™℠")
 
 _MODEL_LABEL: Final = re.compile(
@@ -145,7 +149,8 @@ def _fold(text: str) -> str:
     """NFKC (full-width → half-width, ① → 1), case-fold and strip Latin accents; ASCII takes the cheap path."""
     if text.isascii():
         return text.lower()
-    return unicodedata.normalize("NFKC", text).casefold().translate(_LATIN_DIACRITICS)
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return folded.translate(_LATIN_DIACRITICS) if _LATIN_ACCENTED.search(folded) else folded
 
 
 def _join_model_pieces(text: str) -> str:
