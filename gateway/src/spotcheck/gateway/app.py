@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncGenerator
 
@@ -77,6 +78,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         if owned:
             await rt.start()
         app.state.runtime = rt
+        if owned and settings.run_worker:
+            from spotcheck.gateway.worker import DeliveryWorker  # noqa: PLC0415 - only when the worker runs here
+
+            rt.add_background(asyncio.create_task(DeliveryWorker(rt).run(), name="spotcheck-worker"))
         try:
             yield
         finally:

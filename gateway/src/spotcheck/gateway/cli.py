@@ -76,6 +76,34 @@ def migrate(settings: Settings) -> None:
     click.echo(f"database at {after} (was {before or 'empty'})")
 
 
+@main.command()
+@click.option("--id", "worker_id", default=None, help="Worker name in leases and attempts (default host:pid).")
+@click.pass_obj
+def worker(settings: Settings, worker_id: str | None) -> None:
+    """Run a delivery worker until SIGINT/SIGTERM (several may run against one PostgreSQL)."""
+    import signal  # noqa: PLC0415
+
+    from spotcheck.gateway.observability import configure_logging  # noqa: PLC0415
+    from spotcheck.gateway.runtime import Runtime  # noqa: PLC0415
+    from spotcheck.gateway.worker import DeliveryWorker  # noqa: PLC0415
+
+    configure_logging(json=settings.log_json, level=settings.log_level)
+
+    async def _work() -> None:
+        runtime = Runtime(settings)
+        await runtime.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await DeliveryWorker(runtime, worker_id=worker_id).run(stop)
+        finally:
+            await runtime.stop()
+
+    _run(_work)
+
+
 @main.group()
 def tokens() -> None:
     """Regulator API tokens (stored hashed; the secret is shown once)."""

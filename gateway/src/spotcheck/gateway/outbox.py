@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.audit import append_audit
@@ -15,7 +16,10 @@ from spotcheck.gateway.store.models import OutboundMessage
 from spotcheck.schemas import Message, encode_message, message_type_of
 from spotcheck.sdk import new_message_id
 
-__all__ = ["Recipient", "enqueue"]
+__all__ = ["NOTIFY_CHANNEL", "Recipient", "enqueue"]
+
+NOTIFY_CHANNEL = "spotcheck_outbox"
+"""PostgreSQL channel notified, transactionally, when outbound messages are committed."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,9 @@ async def enqueue(
         respond_by=respond_by,
     )
     session.add(row)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # Delivered by PostgreSQL at commit (and only if it commits): wakes every LISTENing worker at once.
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
     await append_audit(
         session,
         actor=actor,

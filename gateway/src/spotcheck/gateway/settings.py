@@ -11,6 +11,32 @@ __all__ = ["Settings", "get_settings"]
 
 _TRUE = {"1", "true", "yes", "on"}
 
+DEFAULT_RETRY_SCHEDULE: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
+"""Standard Webhooks retries after the immediate first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10, 14, 20 and 24 h."""
+
+
+def _env_schedule(name: str) -> tuple[float, ...]:
+    raw = os.environ.get(name)
+    if not raw:
+        return DEFAULT_RETRY_SCHEDULE
+    try:
+        values = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        raise ValueError(f"{name}: expected comma-separated seconds, got {raw!r}") from None
+    if any(v < 0 for v in values):
+        raise ValueError(f"{name}: delays cannot be negative")
+    return values
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name}: expected a number, got {raw!r}") from None
+
 
 def _env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
@@ -53,6 +79,17 @@ class Settings:
         platform_answer_working_days: default SLA for platform answers to takedown and delisting orders.
         signature_tolerance_s: how far a reply's ``webhook-timestamp`` may be from now (replay window).
         run_worker: run the delivery worker inside ``spotcheck serve`` (the single-machine default).
+        worker_lease_s: how long a claimed delivery is held before another worker may take it over.
+        worker_batch: deliveries claimed per round.
+        worker_concurrency: deliveries in flight at once per worker.
+        retry_schedule: delays in seconds before each retry (Standard Webhooks schedule by default);
+            when they run out the message is dead-lettered.
+        retry_jitter: relative random spread applied to each delay (0.2 = ±20 %).
+        circuit_failures: consecutive failures after which an endpoint's circuit opens.
+        circuit_cooldown_s: first pause of an open circuit (doubling up to an hour).
+        endpoint_rate_per_s: deliveries per second at most to any one endpoint.
+        http_transport: ``aiohttp`` (default, faster under concurrency) or ``httpx`` connection pool.
+        smtp_url: ``smtp://user:password@host:port?security=starttls&from=addr`` for e-mail notices.
         log_json: emit JSON logs (default) or human-readable console logs.
         log_level: minimum log level.
     """
@@ -68,6 +105,16 @@ class Settings:
     platform_answer_working_days: int = 2
     signature_tolerance_s: int = 300
     run_worker: bool = True
+    worker_lease_s: int = 60
+    worker_batch: int = 64
+    worker_concurrency: int = 32
+    retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
+    retry_jitter: float = 0.2
+    circuit_failures: int = 5
+    circuit_cooldown_s: float = 30.0
+    endpoint_rate_per_s: float = 50.0
+    http_transport: str = "aiohttp"
+    smtp_url: str | None = None
     log_json: bool = True
     log_level: str = "INFO"
 
@@ -102,6 +149,16 @@ class Settings:
             platform_answer_working_days=_env_int("SPOTCHECK_PLATFORM_ANSWER_WORKING_DAYS", 2, minimum=1),
             signature_tolerance_s=_env_int("SPOTCHECK_SIGNATURE_TOLERANCE_S", 300, minimum=30),
             run_worker=_env_bool("SPOTCHECK_RUN_WORKER", default=True),
+            worker_lease_s=_env_int("SPOTCHECK_WORKER_LEASE_S", 60, minimum=1),
+            worker_batch=_env_int("SPOTCHECK_WORKER_BATCH", 64, minimum=1),
+            worker_concurrency=_env_int("SPOTCHECK_WORKER_CONCURRENCY", 32, minimum=1),
+            retry_schedule=_env_schedule("SPOTCHECK_RETRY_SCHEDULE"),
+            retry_jitter=_env_float("SPOTCHECK_RETRY_JITTER", 0.2),
+            circuit_failures=_env_int("SPOTCHECK_CIRCUIT_FAILURES", 5, minimum=1),
+            circuit_cooldown_s=_env_float("SPOTCHECK_CIRCUIT_COOLDOWN_S", 30.0),
+            endpoint_rate_per_s=_env_float("SPOTCHECK_ENDPOINT_RATE_PER_S", 50.0),
+            http_transport=os.environ.get("SPOTCHECK_HTTP_TRANSPORT") or "aiohttp",
+            smtp_url=os.environ.get("SPOTCHECK_SMTP_URL") or None,
             log_json=_env_bool("SPOTCHECK_LOG_JSON", default=True),
             log_level=(os.environ.get("SPOTCHECK_LOG_LEVEL") or "INFO").upper(),
         )

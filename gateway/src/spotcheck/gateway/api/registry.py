@@ -31,8 +31,10 @@ from spotcheck.gateway.api.deps import (
 )
 from spotcheck.gateway.audit import append_audit
 from spotcheck.gateway.problems import ProblemError, field_error
+from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.models import Authority, Entrustment, Manufacturer, Merchant, Platform, PlatformKey
 from spotcheck.gateway.store.types import new_id, utcnow
+from spotcheck.gateway.worker import SEALED_KEY
 from spotcheck.sdk import Webhook, generate_secret
 
 __all__ = ["RegistryController"]
@@ -42,6 +44,25 @@ _DEPS = {"principal": Provide(provide_principal), "runtime": Provide(provide_run
 
 def _fingerprint(material: str) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+_SECRET_FIELDS = frozenset({"secret", "app_secret", "session", "password", "signing_keys"})
+
+
+def _seal_secrets(config: dict[str, Any], runtime: Runtime, platform_id: str) -> dict[str, Any]:
+    """Move secret adapter settings under the master key; they never sit in the database in clear."""
+    sealed = {
+        name: runtime.master_key.encrypt(
+            msgspec.json.encode(value).decode() if not isinstance(value, str) else value,
+            context=f"{platform_id}:{name}",
+        ).hex()
+        for name, value in config.items()
+        if name in _SECRET_FIELDS
+    }
+    plain = {name: value for name, value in config.items() if name not in _SECRET_FIELDS}
+    if sealed:
+        plain[SEALED_KEY] = sealed
+    return plain
 
 
 def _key_row(platform_id: FromPath[str], direction: str, material: str, runtime: RuntimeDep, field: str) -> PlatformKey:
@@ -182,6 +203,7 @@ class RegistryController(Controller):
                 )
             except UnsafeEndpointError as exc:
                 raise field_error(400, "endpoint_url", str(exc)) from None
+        config = _seal_secrets(config, runtime, data.id)
         platform = Platform(
             id=data.id,
             name=data.name,

@@ -1,0 +1,365 @@
+"""The delivery worker against a real local receiver: flaky endpoints, 410, 429, SIGKILL, two workers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from sqlalchemy import func, select
+
+from spotcheck.gateway.runtime import Runtime
+from spotcheck.gateway.settings import Settings
+from spotcheck.gateway.store.models import DeliveryAttempt, OperationalEvent, OutboundMessage, Platform
+from spotcheck.gateway.store.types import utcnow
+from spotcheck.gateway.worker import DeliveryWorker, next_retry_delay, smtp_config_from_url
+from spotcheck.sdk import VerificationError, Webhook, new_message_id
+
+FAST_SCHEDULE = (0.05, 0.05, 0.1, 0.1, 0.2, 0.2, 0.3, 0.3, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5)
+
+
+@dataclass
+class Receiver:
+    """A platform endpoint that verifies signatures and behaves as scripted."""
+
+    url: str = ""
+    secret: str = ""
+    fail_rate: float = 0.0
+    timeout_rate: float = 0.0
+    latency_s: float = 0.0
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    accepted: Counter[str] = field(default_factory=Counter)
+    seen: Counter[str] = field(default_factory=Counter)
+    in_flight: set[str] = field(default_factory=set)
+    overlaps: list[str] = field(default_factory=list)
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        try:
+            Webhook(self.secret).verify(body, request.headers)
+        except VerificationError as exc:
+            return web.Response(status=401, text=exc.reason)
+        msg_id = request.headers["webhook-id"]
+        self.seen[msg_id] += 1
+        if msg_id in self.in_flight:
+            self.overlaps.append(msg_id)
+        self.in_flight.add(msg_id)
+        try:
+            roll = self.rng.random()
+            if self.latency_s:
+                await asyncio.sleep(self.latency_s)
+            if self.status is not None:
+                return web.Response(status=self.status, headers=self.headers, text="scripted")
+            if roll < self.timeout_rate:
+                await asyncio.sleep(2.0)  # longer than the adapter's timeout
+            elif roll < self.timeout_rate + self.fail_rate:
+                return web.Response(status=500, text="flaky")
+            self.accepted[msg_id] += 1
+            return web.json_response({"ok": True})
+        finally:
+            self.in_flight.discard(msg_id)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    spec = Receiver()
+    app = web.Application()
+    app.router.add_post("/hook", spec.handle)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    spec.url = f"http://127.0.0.1:{port}/hook"
+    yield spec
+    await runner.cleanup()
+
+
+async def _setup(gateway: Any, receiver: Receiver, *, timeout_s: float = 0.5) -> str:
+    token = await gateway.authority("330000", "浙江省市场监督管理局")
+    created = await gateway.post(
+        "/v1/platforms",
+        token,
+        {
+            "id": "flaky-mall",
+            "name": "测试商城",
+            "province_code": "330000",
+            "contact": {"name": "合规部"},
+            "endpoint_url": receiver.url,
+            "adapter_config": {"timeout_s": timeout_s},
+            "inbound_keys": ["whpk_" + "A" * 43 + "="],
+        },
+    )
+    receiver.secret = created["outbound_signing_secret"]
+    return "flaky-mall"
+
+
+async def _enqueue(gateway: Any, platform_id: str, count: int) -> list[str]:
+    ids = []
+    async with gateway.sessions() as session, session.begin():
+        for index in range(count):
+            msg_id = new_message_id()
+            ids.append(msg_id)
+            session.add(
+                OutboundMessage(
+                    id=msg_id,
+                    case_id=None,
+                    message_type="sampling.notice",
+                    recipient_kind="platform",
+                    recipient_id=platform_id,
+                    recipient_name="测试商城",
+                    adapter="webhook",
+                    destination={"platform_id": platform_id},
+                    body=b'{"type":"sampling.notice","n":%d}' % index,
+                    timestamp=int(time.time()),
+                )
+            )
+    return ids
+
+
+def _worker_settings(gateway: Any, **changes: Any) -> Settings:
+    base: dict[str, Any] = {
+        "retry_schedule": FAST_SCHEDULE,
+        "retry_jitter": 0.0,
+        "worker_lease_s": 5,
+        "circuit_failures": 1000,
+        "run_worker": False,
+    }
+    base.update(changes)
+    return gateway.settings.with_changes(**base)
+
+
+async def _run_until(worker: DeliveryWorker, gateway: Any, done: Any, limit_s: float = 60) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    deadline = time.monotonic() + limit_s
+    try:
+        while time.monotonic() < deadline:
+            if await done():
+                return
+            await asyncio.sleep(0.05)
+        pytest.fail("the worker did not finish in time")
+    finally:
+        stop.set()
+        worker.runtime.wake_outbox()
+        await asyncio.wait_for(task, 30)
+
+
+async def _statuses(gateway: Any) -> Counter[str]:
+    async with gateway.sessions() as session:
+        rows = await session.execute(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status))
+        return Counter({status: count for status, count in rows})
+
+
+def test_retry_delays_follow_the_schedule_and_run_out() -> None:
+    schedule = (5.0, 300.0)
+    assert next_retry_delay(1, schedule, 0.0) == 5.0
+    assert next_retry_delay(2, schedule, 0.0) == 300.0
+    assert next_retry_delay(3, schedule, 0.0) is None
+    assert next_retry_delay(1, schedule, 0.2, rng=lambda: 1.0) == pytest.approx(6.0)
+    assert next_retry_delay(1, schedule, 0.2, rng=lambda: 0.0) == pytest.approx(4.0)
+
+
+def test_smtp_url_parsing_and_errors() -> None:
+    config = smtp_config_from_url("smtp://notice%40amr:p%40ss@mail.example:2525?from=notice@amr.example&security=none")
+    assert config == {
+        "host": "mail.example",
+        "port": 2525,
+        "from": "notice@amr.example",
+        "security": "none",
+        "username": "notice@amr",
+        "password": "p@ss",
+    }
+    with pytest.raises(ValueError, match="from="):
+        smtp_config_from_url("smtp://mail.example")
+    with pytest.raises(ValueError, match="SPOTCHECK_SMTP_URL"):
+        smtp_config_from_url("http://mail.example?from=a@b.c")
+
+
+@pytest.mark.postgres
+async def test_flaky_receiver_gets_every_message_once_after_dedupe(gateway: Any, receiver: Receiver) -> None:
+    platform_id = await _setup(gateway, receiver, timeout_s=0.3)
+    ids = await _enqueue(gateway, platform_id, 60)
+    receiver.fail_rate, receiver.timeout_rate = 0.3, 0.1
+    runtime = Runtime(_worker_settings(gateway))
+    worker = DeliveryWorker(runtime, rng=random.Random(3).random)
+
+    async def done() -> bool:
+        return (await _statuses(gateway)).get("delivered", 0) == len(ids)
+
+    try:
+        await _run_until(worker, gateway, done)
+    finally:
+        await runtime.stop()
+    assert set(receiver.accepted) == set(ids)  # every message arrived and was answered 2xx
+    assert sum(receiver.seen.values()) > len(ids)  # ...through real retries
+    async with gateway.sessions() as session:
+        attempts = await session.scalar(select(func.count()).select_from(DeliveryAttempt))
+        failed = await session.scalar(select(func.count()).where(DeliveryAttempt.outcome != "delivered"))
+    assert attempts is not None
+    assert failed is not None
+    assert attempts == len(ids) + failed
+    assert failed > 0
+
+
+@pytest.mark.postgres
+async def test_410_dead_letters_and_disables_the_endpoint(gateway: Any, receiver: Receiver) -> None:
+    platform_id = await _setup(gateway, receiver)
+    [first] = await _enqueue(gateway, platform_id, 1)
+    receiver.status = 410
+    runtime = Runtime(_worker_settings(gateway))
+    worker = DeliveryWorker(runtime)
+    try:
+        assert await worker.run_once() == 1
+        second = (await _enqueue(gateway, platform_id, 1))[0]
+        assert await worker.run_once() == 1
+    finally:
+        await worker.aclose()
+        await runtime.stop()
+    async with gateway.sessions() as session:
+        dead = await session.get(OutboundMessage, first)
+        held = await session.get(OutboundMessage, second)
+        platform = await session.get(Platform, platform_id)
+        kinds = set((await session.scalars(select(OperationalEvent.kind))).all())
+    assert dead is not None
+    assert dead.status == "dead"
+    assert platform is not None
+    assert platform.disabled_at is not None
+    assert "endpoint.disabled" in kinds
+    assert "delivery.gone" in kinds
+    # A later message to the disabled endpoint is held for the operator, never dropped.
+    assert held is not None
+    assert held.status == "pending"
+    assert held.last_error is not None
+    assert "disabled" in held.last_error
+    assert receiver.seen[second] == 0
+
+
+@pytest.mark.postgres
+async def test_429_retry_after_is_honoured(gateway: Any, receiver: Receiver) -> None:
+    platform_id = await _setup(gateway, receiver)
+    [msg_id] = await _enqueue(gateway, platform_id, 1)
+    receiver.status, receiver.headers = 429, {"Retry-After": "30"}
+    runtime = Runtime(_worker_settings(gateway))
+    worker = DeliveryWorker(runtime)
+    try:
+        before = utcnow()
+        await worker.run_once()
+    finally:
+        await worker.aclose()
+        await runtime.stop()
+    async with gateway.sessions() as session:
+        row = await session.get(OutboundMessage, msg_id)
+    assert row is not None
+    assert row.status == "pending"
+    assert row.last_status == "throttled"
+    assert row.attempt_count == 1
+    assert row.next_attempt_at >= before + timedelta(seconds=29)
+
+
+@pytest.mark.postgres
+async def test_circuit_breaker_stops_hammering_a_failing_endpoint(gateway: Any, receiver: Receiver) -> None:
+    platform_id = await _setup(gateway, receiver)
+    await _enqueue(gateway, platform_id, 10)
+    receiver.status = 503
+    runtime = Runtime(_worker_settings(gateway, circuit_failures=3, circuit_cooldown_s=60, worker_concurrency=1))
+    worker = DeliveryWorker(runtime)
+    try:
+        await worker.run_once()
+    finally:
+        await worker.aclose()
+        await runtime.stop()
+    assert sum(receiver.seen.values()) == 3  # the circuit opened after three failures
+    async with gateway.sessions() as session:
+        held = await session.scalar(select(func.count()).where(OutboundMessage.last_error == "circuit open"))
+    assert held == 7
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+async def test_worker_killed_with_sigkill_loses_nothing(gateway: Any, receiver: Receiver, tmp_path: Path) -> None:
+    platform_id = await _setup(gateway, receiver)
+    ids = await _enqueue(gateway, platform_id, 40)
+    receiver.latency_s = 0.1
+    env = {
+        **os.environ,
+        "SPOTCHECK_DATA_DIR": str(gateway.settings.data_dir),
+        "SPOTCHECK_DATABASE_URL": gateway.settings.database_url,
+        "SPOTCHECK_ALLOW_PRIVATE_ENDPOINTS": "true",
+        "SPOTCHECK_WORKER_LEASE_S": "2",
+        "SPOTCHECK_WORKER_BATCH": "8",
+        "SPOTCHECK_WORKER_CONCURRENCY": "4",
+        "SPOTCHECK_RETRY_SCHEDULE": "0.1,0.1,0.2,0.5",
+        "SPOTCHECK_LOG_LEVEL": "WARNING",
+    }
+    spotcheck = str(Path(sys.executable).with_name("spotcheck"))
+    first = subprocess.Popen([spotcheck, "worker", "--id", "doomed"], env=env)  # noqa: S603 - our own console script
+    try:
+        deadline = time.monotonic() + 30
+        while sum(receiver.accepted.values()) < 8 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert sum(receiver.accepted.values()) >= 8, "the first worker never got going"
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    assert len(receiver.accepted) < len(ids), "the worker finished before it could be killed"
+    second = subprocess.Popen([spotcheck, "worker", "--id", "survivor"], env=env)  # noqa: S603
+    try:
+        deadline = time.monotonic() + 60
+        while (await _statuses(gateway)).get("delivered", 0) < len(ids) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(20)
+    assert (await _statuses(gateway)) == Counter({"delivered": len(ids)})
+    assert set(receiver.accepted) == set(ids)  # counted by webhook-id: nothing lost
+    async with gateway.sessions() as session:
+        workers = set((await session.scalars(select(DeliveryAttempt.worker))).all())
+    assert workers == {"doomed", "survivor"}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # SKIP LOCKED sharing is the PostgreSQL path
+async def test_two_workers_on_postgres_never_hold_the_same_delivery(gateway: Any, receiver: Receiver) -> None:
+    platform_id = await _setup(gateway, receiver)
+    ids = await _enqueue(gateway, platform_id, 120)
+    receiver.latency_s = 0.05
+    settings = _worker_settings(gateway, worker_batch=10, worker_concurrency=10)
+    runtimes = [Runtime(settings), Runtime(settings)]
+    workers = [DeliveryWorker(rt, worker_id=f"w{i}") for i, rt in enumerate(runtimes)]
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(w.run(stop)) for w in workers]
+    try:
+        deadline = time.monotonic() + 60
+        while (await _statuses(gateway)).get("delivered", 0) < len(ids) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        for rt in runtimes:
+            rt.wake_outbox()
+        await asyncio.wait_for(asyncio.gather(*tasks), 30)
+        for rt in runtimes:
+            await rt.stop()
+    assert receiver.overlaps == []
+    assert set(receiver.accepted) == set(ids)
+    assert max(receiver.seen.values()) == 1  # no message was claimed twice
+    async with gateway.sessions() as session:
+        per_worker = dict(
+            (await session.execute(select(DeliveryAttempt.worker, func.count()).group_by(DeliveryAttempt.worker))).all()
+        )
+    assert set(per_worker) == {"w0", "w1"}
+    assert sum(per_worker.values()) == len(ids)
