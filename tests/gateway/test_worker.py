@@ -6,7 +6,6 @@ import asyncio
 import os
 import random
 import signal
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -162,7 +161,7 @@ async def _run_until(worker: DeliveryWorker, gateway: Any, done: Any, limit_s: f
 async def _statuses(gateway: Any) -> Counter[str]:
     async with gateway.sessions() as session:
         rows = await session.execute(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status))
-        return Counter({status: count for status, count in rows})
+        return Counter({str(status): int(count) for status, count in rows})
 
 
 def test_retry_delays_follow_the_schedule_and_run_out() -> None:
@@ -307,7 +306,7 @@ async def test_worker_killed_with_sigkill_loses_nothing(gateway: Any, receiver: 
         "SPOTCHECK_LOG_LEVEL": "WARNING",
     }
     spotcheck = str(Path(sys.executable).with_name("spotcheck"))
-    first = subprocess.Popen([spotcheck, "worker", "--id", "doomed"], env=env)  # noqa: S603 - our own console script
+    first = await asyncio.create_subprocess_exec(spotcheck, "worker", "--id", "doomed", env=env)
     try:
         deadline = time.monotonic() + 30
         while sum(receiver.accepted.values()) < 8 and time.monotonic() < deadline:
@@ -315,16 +314,16 @@ async def test_worker_killed_with_sigkill_loses_nothing(gateway: Any, receiver: 
         assert sum(receiver.accepted.values()) >= 8, "the first worker never got going"
     finally:
         first.send_signal(signal.SIGKILL)
-        first.wait(10)
+        await asyncio.wait_for(first.wait(), 10)
     assert len(receiver.accepted) < len(ids), "the worker finished before it could be killed"
-    second = subprocess.Popen([spotcheck, "worker", "--id", "survivor"], env=env)  # noqa: S603
+    second = await asyncio.create_subprocess_exec(spotcheck, "worker", "--id", "survivor", env=env)
     try:
         deadline = time.monotonic() + 60
         while (await _statuses(gateway)).get("delivered", 0) < len(ids) and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
     finally:
         second.send_signal(signal.SIGTERM)
-        second.wait(20)
+        await asyncio.wait_for(second.wait(), 20)
     assert (await _statuses(gateway)) == Counter({"delivered": len(ids)})
     assert set(receiver.accepted) == set(ids)  # counted by webhook-id: nothing lost
     async with gateway.sessions() as session:
