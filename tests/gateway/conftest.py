@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import random
+import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -16,10 +21,10 @@ from spotcheck.gateway.access import create_token
 from spotcheck.gateway.app import create_app
 from spotcheck.gateway.settings import Settings
 from spotcheck.gateway.store.engine import create_engine, session_factory
-from spotcheck.gateway.store.models import Authority
+from spotcheck.gateway.store.models import Authority, OutboundMessage
 from spotcheck.gateway.store.types import new_id
 from spotcheck.schemas import Reply, encode_message
-from spotcheck.sdk import Webhook, generate_keypair, new_message_id
+from spotcheck.sdk import VerificationError, Webhook, generate_keypair, new_message_id
 
 
 @dataclass
@@ -97,6 +102,50 @@ class Gateway:
             id=platform_id, reply_signer=Webhook(secret_key), notice_secret=created["outbound_signing_secret"]
         )
 
+    async def receiver_platform(
+        self, receiver: Receiver, *, timeout_s: float = 0.5, platform_id: str = "flaky-mall"
+    ) -> str:
+        """Register a webhook platform pointing at a local receiver, which learns the notice secret."""
+        token = await self.authority("330000", "浙江省市场监督管理局")
+        created = await self.post(
+            "/v1/platforms",
+            token,
+            {
+                "id": platform_id,
+                "name": "测试商城",
+                "province_code": "330000",
+                "contact": {"name": "合规部"},
+                "endpoint_url": receiver.url,
+                "adapter_config": {"timeout_s": timeout_s},
+                "inbound_keys": [generate_keypair()[1]],
+            },
+        )
+        receiver.secret = created["outbound_signing_secret"]
+        return platform_id
+
+    async def enqueue_raw(self, platform_id: str, count: int) -> list[str]:
+        """Put ``count`` opaque messages for a platform straight into the outbox (the worker never decodes)."""
+        ids = []
+        async with self.sessions() as session, session.begin():
+            for index in range(count):
+                msg_id = new_message_id()
+                ids.append(msg_id)
+                session.add(
+                    OutboundMessage(
+                        id=msg_id,
+                        case_id=None,
+                        message_type="sampling.notice",
+                        recipient_kind="platform",
+                        recipient_id=platform_id,
+                        recipient_name="测试商城",
+                        adapter="webhook",
+                        destination={"platform_id": platform_id},
+                        body=b'{"type":"sampling.notice","n":%d}' % index,
+                        timestamp=int(time.time()),
+                    )
+                )
+        return ids
+
     async def reply(
         self,
         platform: PlatformHandle,
@@ -147,3 +196,119 @@ async def gateway(database_url: str, tmp_path: Path) -> AsyncIterator[Gateway]:
             yield Gateway(client=client, settings=settings, sessions=session_factory(engine))
         finally:
             await engine.dispose()
+
+
+@dataclass
+class Receiver:
+    """A platform endpoint that verifies signatures and behaves as scripted."""
+
+    url: str = ""
+    secret: str = ""
+    fail_rate: float = 0.0
+    timeout_rate: float = 0.0
+    latency_s: float = 0.0
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    accepted: Counter[str] = field(default_factory=Counter)
+    seen: Counter[str] = field(default_factory=Counter)
+    in_flight: set[str] = field(default_factory=set)
+    overlaps: list[str] = field(default_factory=list)
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        try:
+            Webhook(self.secret).verify(body, request.headers)
+        except VerificationError as exc:
+            return web.Response(status=401, text=exc.reason)
+        msg_id = request.headers["webhook-id"]
+        self.seen[msg_id] += 1
+        if msg_id in self.in_flight:
+            self.overlaps.append(msg_id)
+        self.in_flight.add(msg_id)
+        try:
+            roll = self.rng.random()
+            if self.latency_s:
+                await asyncio.sleep(self.latency_s)
+            if self.status is not None:
+                return web.Response(status=self.status, headers=self.headers, text="scripted")
+            if roll < self.timeout_rate:
+                await asyncio.sleep(2.0)  # longer than the adapter's timeout
+            elif roll < self.timeout_rate + self.fail_rate:
+                return web.Response(status=500, text="flaky")
+            self.accepted[msg_id] += 1
+            return web.json_response({"ok": True})
+        finally:
+            self.in_flight.discard(msg_id)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    spec = Receiver()
+    app = web.Application()
+    app.router.add_post("/hook", spec.handle)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    spec.url = f"http://127.0.0.1:{port}/hook"
+    yield spec
+    await runner.cleanup()
+
+
+# ---- published cases for the evidence, audit and public-page tests ----------------------------------------------
+
+
+async def _drive_to_published(
+    gw: Any,
+    token: str,
+    platform_id: str,
+    *,
+    shop: str,
+    failing: bool = True,
+    trademark: str = "美的",
+    sample: str = "电热水壶",
+    natural_person: bool = False,
+    publish: bool = True,
+) -> str:
+    """Create a merchant, a manufacturer and a case, and drive the case through the API to published."""
+    at = "2026-03-02T10:00:00+08:00"
+    merchant: dict[str, Any] = {"platform_id": platform_id, "shop_id": shop, "shop_name": f"{shop} 旗舰店"}
+    if natural_person:
+        merchant |= {"kind": "natural_person", "legal_name": "王小明", "address": "杭州市某路1号"}
+    else:
+        merchant |= {"kind": "registered_entity", "legal_name": "杭州某某电器有限公司"}
+        merchant["registration_division"] = "330106"
+    merchant_id = (await gw.post("/v1/merchants", token, merchant))["id"]
+    maker = await gw.post("/v1/manufacturers", token, {"name": "佛山某某电器制造有限公司", "division_code": "440604"})
+    product = {"sample_name": sample, "trademark": trademark, "spec_model": "MK-HJ1705"}
+    product["production_date"] = "2026-01-05"
+    body = {"merchant_id": merchant_id, "manufacturer_id": maker["id"], "product": product}
+    case_id: str = (await gw.post("/v1/cases", token, body))["id"]
+    if not publish:
+        return case_id
+    ref = {"sha256": "ab" * 32, "media_type": "video/mp4", "size_bytes": 1, "step": "sealing", "description": "录像"}
+    order = {"order_no": f"T-{shop}", "ordered_at": at, "amount_fen": 19900}
+    purchase = {"purchased_at": at, "buyer_account": "buyer", "orders": [order], "evidence": []}
+    await gw.post(f"/v1/cases/{case_id}/purchase", token, purchase)
+    sealing = {"sealed_at": at, "sample_seal_no": "FY-1", "backup_seal_no": "FY-2", "evidence": [ref]}
+    await gw.post(f"/v1/cases/{case_id}/sealing", token, sealing)
+    await gw.post(f"/v1/cases/{case_id}/sampling-notice", token)
+    result: dict[str, Any] = {"received_at": at, "report_no": f"R-{shop}", "institution": "浙江省质检院"}
+    if failing:
+        item = {"item": "泄漏电流", "standard": "GB 4706.1-2005", "required": "≤0.75 mA", "measured": "2.1 mA"}
+        result |= {"conclusion": "fail", "failing_items": [item]}
+    else:
+        result |= {"conclusion": "pass"}
+    await gw.post(f"/v1/cases/{case_id}/result", token, result)
+    await gw.post(f"/v1/cases/{case_id}/result-notices", token)
+    await gw.post(f"/v1/cases/{case_id}/finalize", token, {"waived": True} if failing else {})
+    await gw.post(f"/v1/cases/{case_id}/publish", token)
+    return case_id
+
+
+@pytest.fixture
+def publish_case() -> Any:
+    """``await publish_case(gw, token, platform_id, shop=…, failing=…)``: a case driven to published; its id."""
+    return _drive_to_published

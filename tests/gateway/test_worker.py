@@ -9,14 +9,11 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from sqlalchemy import func, select
 
 from spotcheck.gateway.runtime import Runtime
@@ -24,110 +21,8 @@ from spotcheck.gateway.settings import Settings
 from spotcheck.gateway.store.models import DeliveryAttempt, OperationalEvent, OutboundMessage, Platform
 from spotcheck.gateway.store.types import utcnow
 from spotcheck.gateway.worker import DeliveryWorker, next_retry_delay, smtp_config_from_url
-from spotcheck.sdk import VerificationError, Webhook, new_message_id
 
 FAST_SCHEDULE = (0.05, 0.05, 0.1, 0.1, 0.2, 0.2, 0.3, 0.3, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5)
-
-
-@dataclass
-class Receiver:
-    """A platform endpoint that verifies signatures and behaves as scripted."""
-
-    url: str = ""
-    secret: str = ""
-    fail_rate: float = 0.0
-    timeout_rate: float = 0.0
-    latency_s: float = 0.0
-    status: int | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    accepted: Counter[str] = field(default_factory=Counter)
-    seen: Counter[str] = field(default_factory=Counter)
-    in_flight: set[str] = field(default_factory=set)
-    overlaps: list[str] = field(default_factory=list)
-    rng: random.Random = field(default_factory=lambda: random.Random(7))
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        try:
-            Webhook(self.secret).verify(body, request.headers)
-        except VerificationError as exc:
-            return web.Response(status=401, text=exc.reason)
-        msg_id = request.headers["webhook-id"]
-        self.seen[msg_id] += 1
-        if msg_id in self.in_flight:
-            self.overlaps.append(msg_id)
-        self.in_flight.add(msg_id)
-        try:
-            roll = self.rng.random()
-            if self.latency_s:
-                await asyncio.sleep(self.latency_s)
-            if self.status is not None:
-                return web.Response(status=self.status, headers=self.headers, text="scripted")
-            if roll < self.timeout_rate:
-                await asyncio.sleep(2.0)  # longer than the adapter's timeout
-            elif roll < self.timeout_rate + self.fail_rate:
-                return web.Response(status=500, text="flaky")
-            self.accepted[msg_id] += 1
-            return web.json_response({"ok": True})
-        finally:
-            self.in_flight.discard(msg_id)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    spec = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", spec.handle)
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    spec.url = f"http://127.0.0.1:{port}/hook"
-    yield spec
-    await runner.cleanup()
-
-
-async def _setup(gateway: Any, receiver: Receiver, *, timeout_s: float = 0.5) -> str:
-    token = await gateway.authority("330000", "浙江省市场监督管理局")
-    created = await gateway.post(
-        "/v1/platforms",
-        token,
-        {
-            "id": "flaky-mall",
-            "name": "测试商城",
-            "province_code": "330000",
-            "contact": {"name": "合规部"},
-            "endpoint_url": receiver.url,
-            "adapter_config": {"timeout_s": timeout_s},
-            "inbound_keys": ["whpk_" + "A" * 43 + "="],
-        },
-    )
-    receiver.secret = created["outbound_signing_secret"]
-    return "flaky-mall"
-
-
-async def _enqueue(gateway: Any, platform_id: str, count: int) -> list[str]:
-    ids = []
-    async with gateway.sessions() as session, session.begin():
-        for index in range(count):
-            msg_id = new_message_id()
-            ids.append(msg_id)
-            session.add(
-                OutboundMessage(
-                    id=msg_id,
-                    case_id=None,
-                    message_type="sampling.notice",
-                    recipient_kind="platform",
-                    recipient_id=platform_id,
-                    recipient_name="测试商城",
-                    adapter="webhook",
-                    destination={"platform_id": platform_id},
-                    body=b'{"type":"sampling.notice","n":%d}' % index,
-                    timestamp=int(time.time()),
-                )
-            )
-    return ids
 
 
 def _worker_settings(gateway: Any, **changes: Any) -> Settings:
@@ -190,9 +85,9 @@ def test_smtp_url_parsing_and_errors() -> None:
 
 
 @pytest.mark.postgres
-async def test_flaky_receiver_gets_every_message_once_after_dedupe(gateway: Any, receiver: Receiver) -> None:
-    platform_id = await _setup(gateway, receiver, timeout_s=0.3)
-    ids = await _enqueue(gateway, platform_id, 60)
+async def test_flaky_receiver_gets_every_message_once_after_dedupe(gateway: Any, receiver: Any) -> None:
+    platform_id = await gateway.receiver_platform(receiver, timeout_s=0.3)
+    ids = await gateway.enqueue_raw(platform_id, 60)
     receiver.fail_rate, receiver.timeout_rate = 0.3, 0.1
     runtime = Runtime(_worker_settings(gateway))
     worker = DeliveryWorker(runtime, rng=random.Random(3).random)
@@ -216,15 +111,15 @@ async def test_flaky_receiver_gets_every_message_once_after_dedupe(gateway: Any,
 
 
 @pytest.mark.postgres
-async def test_410_dead_letters_and_disables_the_endpoint(gateway: Any, receiver: Receiver) -> None:
-    platform_id = await _setup(gateway, receiver)
-    [first] = await _enqueue(gateway, platform_id, 1)
+async def test_410_dead_letters_and_disables_the_endpoint(gateway: Any, receiver: Any) -> None:
+    platform_id = await gateway.receiver_platform(receiver)
+    [first] = await gateway.enqueue_raw(platform_id, 1)
     receiver.status = 410
     runtime = Runtime(_worker_settings(gateway))
     worker = DeliveryWorker(runtime)
     try:
         assert await worker.run_once() == 1
-        second = (await _enqueue(gateway, platform_id, 1))[0]
+        second = (await gateway.enqueue_raw(platform_id, 1))[0]
         assert await worker.run_once() == 1
     finally:
         await worker.aclose()
@@ -249,9 +144,9 @@ async def test_410_dead_letters_and_disables_the_endpoint(gateway: Any, receiver
 
 
 @pytest.mark.postgres
-async def test_429_retry_after_is_honoured(gateway: Any, receiver: Receiver) -> None:
-    platform_id = await _setup(gateway, receiver)
-    [msg_id] = await _enqueue(gateway, platform_id, 1)
+async def test_429_retry_after_is_honoured(gateway: Any, receiver: Any) -> None:
+    platform_id = await gateway.receiver_platform(receiver)
+    [msg_id] = await gateway.enqueue_raw(platform_id, 1)
     receiver.status, receiver.headers = 429, {"Retry-After": "30"}
     runtime = Runtime(_worker_settings(gateway))
     worker = DeliveryWorker(runtime)
@@ -271,9 +166,9 @@ async def test_429_retry_after_is_honoured(gateway: Any, receiver: Receiver) -> 
 
 
 @pytest.mark.postgres
-async def test_circuit_breaker_stops_hammering_a_failing_endpoint(gateway: Any, receiver: Receiver) -> None:
-    platform_id = await _setup(gateway, receiver)
-    await _enqueue(gateway, platform_id, 10)
+async def test_circuit_breaker_stops_hammering_a_failing_endpoint(gateway: Any, receiver: Any) -> None:
+    platform_id = await gateway.receiver_platform(receiver)
+    await gateway.enqueue_raw(platform_id, 10)
     receiver.status = 503
     runtime = Runtime(_worker_settings(gateway, circuit_failures=3, circuit_cooldown_s=60, worker_concurrency=1))
     worker = DeliveryWorker(runtime)
@@ -290,9 +185,9 @@ async def test_circuit_breaker_stops_hammering_a_failing_endpoint(gateway: Any, 
 
 @pytest.mark.slow
 @pytest.mark.postgres
-async def test_worker_killed_with_sigkill_loses_nothing(gateway: Any, receiver: Receiver, tmp_path: Path) -> None:
-    platform_id = await _setup(gateway, receiver)
-    ids = await _enqueue(gateway, platform_id, 40)
+async def test_worker_killed_with_sigkill_loses_nothing(gateway: Any, receiver: Any, tmp_path: Path) -> None:
+    platform_id = await gateway.receiver_platform(receiver)
+    ids = await gateway.enqueue_raw(platform_id, 40)
     receiver.latency_s = 0.1
     env = {
         **os.environ,
@@ -333,9 +228,9 @@ async def test_worker_killed_with_sigkill_loses_nothing(gateway: Any, receiver: 
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # SKIP LOCKED sharing is the PostgreSQL path
-async def test_two_workers_on_postgres_never_hold_the_same_delivery(gateway: Any, receiver: Receiver) -> None:
-    platform_id = await _setup(gateway, receiver)
-    ids = await _enqueue(gateway, platform_id, 120)
+async def test_two_workers_on_postgres_never_hold_the_same_delivery(gateway: Any, receiver: Any) -> None:
+    platform_id = await gateway.receiver_platform(receiver)
+    ids = await gateway.enqueue_raw(platform_id, 120)
     receiver.latency_s = 0.05
     settings = _worker_settings(gateway, worker_batch=10, worker_concurrency=10)
     runtimes = [Runtime(settings), Runtime(settings)]
@@ -362,3 +257,43 @@ async def test_two_workers_on_postgres_never_hold_the_same_delivery(gateway: Any
         )
     assert set(per_worker) == {"w0", "w1"}
     assert sum(per_worker.values()) == len(ids)
+
+
+@pytest.mark.postgres
+async def test_operators_list_inspect_replay_and_redeliver(gateway: Any, receiver: Any) -> None:
+    platform_id = await gateway.receiver_platform(receiver)
+    token = await gateway.authority("330000", "浙江省市场监督管理局")
+    ids = await gateway.enqueue_raw(platform_id, 3)
+    receiver.status = 410
+    runtime = Runtime(_worker_settings(gateway, worker_concurrency=1))  # deterministic: one at a time
+    worker = DeliveryWorker(runtime)
+    try:
+        await worker.run_once()
+        dead = await gateway.get("/v1/deliveries?status=dead", token)
+        assert [d["id"] for d in dead] == [ids[0]]  # the 410; the others are held while the endpoint is disabled
+        held = await gateway.get(f"/v1/deliveries?status=pending&platform_id={platform_id}", token)
+        assert {d["id"] for d in held} == set(ids[1:])
+        detail = await gateway.get(f"/v1/deliveries/{ids[0]}", token)
+        assert detail["attempts"][0]["http_status"] == 410
+        assert detail["attempts"][0]["outcome"] == "gone"
+        refused = await gateway.client.post("/v1/deliveries/replay", json={}, headers=gateway.auth(token))
+        assert refused.status_code == 400
+        assert refused.json()["errors"][0]["field"] == "platform_id"
+
+        # The platform fixed its endpoint: replaying re-enables it and everything arrives.
+        receiver.status = None
+        replayed = await gateway.post("/v1/deliveries/replay", token, {"platform_id": platform_id}, expect=202)
+        assert replayed == {"replayed": 1}
+        await worker.run_once()
+        assert set(receiver.accepted) == set(ids)
+
+        again = await gateway.post(f"/v1/deliveries/{ids[0]}/redeliver", token, expect=202)
+        assert again["status"] == "pending"
+        await worker.run_once()
+        assert receiver.accepted[ids[0]] == 2  # same webhook-id twice: the receiver's dedupe key
+    finally:
+        await worker.aclose()
+        await runtime.stop()
+    reader = await gateway.authority("330000", "浙江省市场监督管理局", scopes=("read", "write"))
+    forbidden = await gateway.client.get("/v1/deliveries", headers=gateway.auth(reader))
+    assert forbidden.status_code == 403

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.settings import Settings
 
@@ -105,6 +108,111 @@ def worker(settings: Settings, worker_id: str | None) -> None:
 
 
 @main.group()
+def deliveries() -> None:
+    """Inspect deliveries, redeliver one, replay dead letters."""
+
+
+def _parse_time(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"expected an ISO 8601 time, got {value!r}", param_hint=name) from None
+    if parsed.tzinfo is None:
+        raise click.BadParameter("give the UTC offset (e.g. 2026-10-01T00:00:00+08:00)", param_hint=name)
+    return parsed
+
+
+@deliveries.command("list")
+@click.option("--status", type=click.Choice(["pending", "delivering", "delivered", "dead"]), default=None)
+@click.option("--platform", "platform_id", default=None)
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.pass_obj
+def deliveries_list(settings: Settings, status: str | None, platform_id: str | None, limit: int) -> None:
+    """List outbound messages, newest first."""
+    from spotcheck.gateway.deliveries import list_deliveries  # noqa: PLC0415
+
+    async def _list() -> list[tuple[str, ...]]:
+        async with _session(settings) as session:
+            rows = await list_deliveries(session, status=status, platform_id=platform_id, limit=limit)
+            return [
+                (
+                    r.id,
+                    r.status,
+                    str(r.attempt_count),
+                    r.message_type,
+                    f"{r.recipient_kind}:{r.recipient_id}",
+                    (r.last_error or "")[:60],
+                )
+                for r in rows
+            ]
+
+    for row in _run(_list):
+        click.echo("  ".join(row))
+
+
+@deliveries.command("redeliver")
+@click.argument("message_id")
+@click.pass_obj
+def deliveries_redeliver(settings: Settings, message_id: str) -> None:
+    """Queue one message for delivery again (same webhook-id)."""
+    from spotcheck.gateway.deliveries import redeliver  # noqa: PLC0415
+
+    async def _redeliver() -> bool:
+        async with _session(settings) as session, session.begin():
+            return await redeliver(session, message_id, actor="cli") is not None
+
+    if not _run(_redeliver):
+        raise click.ClickException(f"no such message: {message_id}")
+    click.echo(f"{message_id} queued")
+
+
+@deliveries.command("replay")
+@click.option("--platform", "platform_id", default=None, help="Only this platform's dead letters.")
+@click.option("--since", default=None, help="Created at or after (ISO 8601 with offset).")
+@click.option("--until", default=None, help="Created before (ISO 8601 with offset).")
+@click.pass_obj
+def deliveries_replay(settings: Settings, platform_id: str | None, since: str | None, until: str | None) -> None:
+    """Replay dead letters of a platform and/or a time range, with a progress bar."""
+    from rich.progress import Progress  # noqa: PLC0415
+
+    from spotcheck.gateway.deliveries import dead_letters, replay_dead_letters  # noqa: PLC0415
+
+    if platform_id is None and since is None and until is None:
+        raise click.UsageError("give --platform, --since/--until, or both")
+    start, end = _parse_time(since, "--since"), _parse_time(until, "--until")
+
+    async def _replay() -> int:
+        async with _session(settings) as session:
+            ids = await dead_letters(session, platform_id=platform_id, since=start, until=end)
+        done = 0
+        with Progress(transient=False) as progress:
+            bar = progress.add_task("replaying dead letters", total=len(ids))
+            for offset in range(0, len(ids), 200):
+                batch = ids[offset : offset + 200]
+                async with _session(settings) as session, session.begin():
+                    done += await replay_dead_letters(session, batch, actor="cli")
+                progress.advance(bar, len(batch))
+        return done
+
+    click.echo(f"replayed {_run(_replay)} dead letters")
+
+
+@contextlib.asynccontextmanager
+async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
+    from spotcheck.gateway.runtime import Runtime  # noqa: PLC0415
+
+    runtime = Runtime(settings)
+    try:
+        await runtime.start()
+        async with runtime.sessions() as session:
+            yield session
+    finally:
+        await runtime.stop()
+
+
+@main.group()
 def tokens() -> None:
     """Regulator API tokens (stored hashed; the secret is shown once)."""
 
@@ -164,6 +272,39 @@ def deadlines(settings: Settings, status: str) -> None:
     for row in rows:
         flag = " (provisional)" if row.provisional else ""
         click.echo(f"{row.due_at.isoformat()}  {row.status:<9} {row.case_id}  {row.kind} [{row.party}]{flag}")
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit trail: verify the hash chain, sign checkpoints of its head."""
+
+
+@audit.command("verify")
+@click.pass_obj
+def audit_verify(settings: Settings) -> None:
+    """Walk the whole chain and check every signed checkpoint; exit 1 naming the first broken record."""
+    from spotcheck.gateway.checkpoints import verify_audit  # noqa: PLC0415
+
+    report = _run(lambda: verify_audit(settings))
+    click.echo(report.describe())
+    if not report.ok:
+        sys.exit(1)
+
+
+@audit.command("checkpoint")
+@click.pass_obj
+def audit_checkpoint(settings: Settings) -> None:
+    """Sign a checkpoint of the chain's head with the gateway key and print it as JSON (exit 1: chain broken)."""
+    import json  # noqa: PLC0415
+
+    from spotcheck.gateway.checkpoints import ChainBrokenError, write_checkpoint  # noqa: PLC0415
+
+    try:
+        document = _run(lambda: write_checkpoint(settings))
+    except ChainBrokenError as exc:
+        click.echo(f"no checkpoint signed: {exc}", err=True)
+        sys.exit(1)
+    click.echo(json.dumps(document, ensure_ascii=False))
 
 
 if __name__ == "__main__":  # pragma: no cover

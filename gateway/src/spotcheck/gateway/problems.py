@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -13,6 +14,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 __all__ = ["FieldError", "Problem", "ProblemError", "exception_handlers"]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+_NAMED_FIELD = re.compile(r"^`([^`]+)`: (.+)$", re.DOTALL)
 _log = structlog.get_logger("spotcheck.gateway.problems")
 
 
@@ -94,9 +96,17 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
     errors: list[FieldError] = []
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
-        if isinstance(item, dict):
-            key = str(item.get("key") or item.get("source") or "body")
-            errors.append(FieldError(field=key, reason=str(item.get("message", "invalid value"))))
+        if not isinstance(item, dict):
+            continue
+        key = str(item.get("key") or "")
+        message = str(item.get("message", "invalid value"))
+        # Our own validators say "`field`: reason"; nest that field under the struct msgspec pointed at.
+        named = _NAMED_FIELD.match(message)
+        if named:
+            field = named.group(1) if key in {"", "data"} else f"{key}.{named.group(1)}"
+            errors.append(FieldError(field=field, reason=named.group(2)))
+        else:
+            errors.append(FieldError(field=key if key not in {"", "data"} else "body", reason=message))
     if not errors:
         errors.append(FieldError(field=_path_of(exc.detail), reason=exc.detail))
     return errors

@@ -308,7 +308,7 @@ class DeliveryWorker:
         candidates = (
             select(OutboundMessage.id)
             .where(due)
-            .order_by(OutboundMessage.next_attempt_at)
+            .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)  # oldest first; ids are time-ordered
             .limit(self.settings.worker_batch)
         )
         if self._postgres:
@@ -334,7 +334,8 @@ class DeliveryWorker:
         )
         async with self.runtime.sessions() as session, session.begin():
             rows = (await session.execute(statement)).all()
-        return [_Claimed(*row) for row in rows]
+        # RETURNING does not keep the subquery's order; deliver oldest first within the batch.
+        return sorted((_Claimed(*row) for row in rows), key=lambda c: c.id)
 
     # ---- delivering -----------------------------------------------------------------------------------------
 
@@ -367,8 +368,9 @@ class DeliveryWorker:
                 outcome = await adapter.deliver(message)
             except Exception as exc:  # noqa: BLE001 - an adapter bug must not kill the worker; count it as a retry
                 outcome = DeliveryOutcome(status="retry", error=f"adapter raised {type(exc).__name__}")
-        self._update_circuit(circuit, outcome)
-        await self._record(item, outcome, started)
+            self._update_circuit(circuit, outcome)
+            # Recorded before the slot is freed, so a 410 disables the endpoint before the next message is tried.
+            await self._record(item, outcome, started)
 
     def _update_circuit(self, circuit: _Circuit, outcome: DeliveryOutcome) -> None:
         if outcome.status in {"delivered", "rejected"}:
@@ -567,8 +569,8 @@ def _open_secrets(config: dict[str, Any], runtime: Runtime, platform_id: str) ->
 
 def _default_announcement_sink(runtime: Runtime) -> AnnouncementSink:
     try:
-        public = importlib.import_module("spotcheck.gateway.public")
-    except ImportError:
+        factory = importlib.import_module("spotcheck.gateway.public").announcement_sink
+    except (ImportError, AttributeError):
         return InMemoryAnnouncementSink()
-    sink: AnnouncementSink = public.announcement_sink(runtime.sessions)
+    sink: AnnouncementSink = factory(runtime.sessions)
     return sink

@@ -51,6 +51,7 @@ __all__ = [
     "ReinspectionApplicationRecord",
     "ReinspectionDecisionBody",
     "ReinspectionOutcomeBody",
+    "ReplayBody",
     "ResultRecord",
     "SealingRecord",
     "StopSaleBody",
@@ -338,6 +339,18 @@ class CloseBody(_Request, kw_only=True, frozen=True):
     """Close the case."""
 
     note: LongText | None = None
+
+
+class ReplayBody(_Request, kw_only=True, frozen=True):
+    """Which dead letters to replay: those of one platform, or of a creation-time range, or both."""
+
+    platform_id: Identifier | None = None
+    since: Timestamp | None = None
+    until: Timestamp | None = None
+
+    def __post_init__(self) -> None:
+        if self.platform_id is None and self.since is None and self.until is None:
+            raise ValueError("`platform_id`: give a platform, a time range, or both")
 
 
 class DeadlineView(msgspec.Struct, kw_only=True):

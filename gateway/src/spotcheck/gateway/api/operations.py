@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import select
 
 from spotcheck.gateway.api import dto
@@ -20,12 +21,13 @@ from spotcheck.gateway.api.deps import (
     require_scope,
 )
 from spotcheck.gateway.deadline_views import query_deadlines, sweep_deadlines
+from spotcheck.gateway.deliveries import dead_letters, delivery_detail, list_deliveries, redeliver, replay_dead_letters
 from spotcheck.gateway.intake import receive_reply
 from spotcheck.gateway.problems import ProblemError
 from spotcheck.gateway.runtime import Runtime
-from spotcheck.gateway.store.models import Case, OperationalEvent
+from spotcheck.gateway.store.models import Case, OperationalEvent, OutboundMessage
 
-__all__ = ["OperationsController", "intake"]
+__all__ = ["DeliveryController", "OperationsController", "intake"]
 
 
 class OperationsController(Controller):
@@ -106,3 +108,99 @@ async def intake(platform_id: FromPath[str], request: Request[Any, Any, State], 
     headers = {k.lower(): v for k, v in request.headers.items()}
     result = await receive_reply(session, runtime, platform_id, body, headers)
     return {"status": result.status, "id": result.message_id, "type": result.type, "detail": result.detail}
+
+
+def _message_view(row: OutboundMessage) -> dto.MessageView:
+    return dto.MessageView(
+        id=row.id,
+        message_type=row.message_type,
+        recipient_kind=row.recipient_kind,
+        recipient_id=row.recipient_id,
+        recipient_name=row.recipient_name,
+        adapter=row.adapter,
+        status=row.status,
+        attempt_count=row.attempt_count,
+        created_at=row.created_at,
+        delivered_at=row.delivered_at,
+        acknowledged_at=row.acknowledged_at,
+        answered_at=row.answered_at,
+        respond_by=row.respond_by,
+    )
+
+
+class DeliveryController(Controller):
+    """Deliveries for operators: what was sent, every attempt, redelivery and dead-letter replay (admin)."""
+
+    path = "/v1/deliveries"
+    tags = ["deliveries"]  # noqa: RUF012 - Litestar reads it as a class attribute
+    dependencies = {"principal": Provide(provide_principal), "runtime": Provide(provide_runtime)}  # noqa: RUF012
+    security = [{"regulatorToken": []}]  # noqa: RUF012
+
+    @get("/", summary="List deliveries")
+    async def list_all(
+        self,
+        session: Session,
+        principal: CurrentPrincipal,
+        status: FromQuery[Literal["pending", "delivering", "delivered", "dead"] | None] = None,
+        platform_id: FromQuery[str | None] = None,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        limit: FromQuery[int] = 100,
+    ) -> list[dto.MessageView]:
+        """Outbound messages newest first (operators see every case's deliveries)."""
+        require_scope(principal, "admin")
+        rows = await list_deliveries(
+            session, status=status, platform_id=platform_id, since=since, until=until, limit=max(1, min(limit, 1000))
+        )
+        return [_message_view(r) for r in rows]
+
+    @get("/{message_id:str}", summary="One delivery with every attempt")
+    async def detail(self, message_id: FromPath[str], session: Session, principal: CurrentPrincipal) -> dict[str, Any]:
+        """A message's delivery state and its attempts (time, latency, status, answer excerpt)."""
+        require_scope(principal, "admin")
+        found = await delivery_detail(session, message_id)
+        if found is None:
+            raise ProblemError(404, "not-found", f"no such message: {message_id}")
+        row, attempts = found
+        return {
+            "message": _message_view(row),
+            "last_error": row.last_error,
+            "attempts": [
+                {
+                    "attempt": a.attempt,
+                    "worker": a.worker,
+                    "started_at": a.started_at,
+                    "latency_ms": a.latency_ms,
+                    "outcome": a.outcome,
+                    "http_status": a.http_status,
+                    "response_excerpt": a.response_excerpt,
+                    "error": a.error,
+                }
+                for a in attempts
+            ],
+        }
+
+    @post("/{message_id:str}/redeliver", summary="Deliver a message again now (same webhook-id)", status_code=202)
+    async def redeliver_one(
+        self, message_id: FromPath[str], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
+    ) -> dto.MessageView:
+        """Queue one message again; receivers deduplicate by its unchanged webhook-id."""
+        require_scope(principal, "admin")
+        row = await redeliver(session, message_id, actor=principal.actor)
+        if row is None:
+            raise ProblemError(404, "not-found", f"no such message: {message_id}")
+        await session.commit()
+        runtime.wake_outbox()
+        return _message_view(row)
+
+    @post("/replay", summary="Replay the dead letters of a platform or a time range", status_code=202)
+    async def replay(
+        self, data: JSONBody[dto.ReplayBody], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
+    ) -> dict[str, int]:
+        """Put matching dead letters back in the queue; a platform disabled by a 410 is re-enabled."""
+        require_scope(principal, "admin")
+        ids = await dead_letters(session, platform_id=data.platform_id, since=data.since, until=data.until)
+        count = await replay_dead_letters(session, ids, actor=principal.actor)
+        await session.commit()
+        runtime.wake_outbox()
+        return {"replayed": count}
