@@ -10,7 +10,7 @@ export UV_LINK_MODE := copy
 VENV_STAMP := .venv/.spotcheck-synced
 MEMBERS := schemas sdk adapters gateway
 
-.PHONY: setup serve test lint typecheck unit schemas bench demo clean
+.PHONY: setup serve test lint typecheck unit schemas bench demo clean browser-deps
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -35,7 +35,17 @@ lint: $(VENV_STAMP)
 typecheck: $(VENV_STAMP)
 	.venv/bin/mypy
 
-unit: $(VENV_STAMP)
+# The public pages are tested in a real headless Chromium with a CJK font (Debian packages; browser
+# downloads are not possible here). Installed when missing and running as root, as on CI machines.
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "WenQuanYi"; then :; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		echo "installing chromium and fonts-wqy-microhei (Debian packages) for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) \
+		|| echo "warning: could not install chromium; browser tests will fail under CI=true"; \
+	else echo "warning: chromium missing and not root; run: sudo apt-get install chromium fonts-wqy-microhei"; fi
+
+unit: $(VENV_STAMP) browser-deps
 	.venv/bin/pytest -n 2 --dist loadgroup
 
 test: lint typecheck unit ## the whole suite: lint, types, tests (what CI runs)

@@ -31,6 +31,8 @@ def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutable
 def configure_logging(*, json: bool = True, level: str = "INFO") -> None:
     """Route structlog and the standard library through one JSON (or console) renderer on stderr."""
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    # Alembic logs each migration step at INFO in its own format; the gateway logs the migration itself.
+    logging.getLogger("alembic").setLevel(max(numeric, logging.WARNING))
     renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
         processors=[
