@@ -251,9 +251,8 @@ class CaseService:
         if body.manufacturer_id is not None:
             await self._get(Manufacturer, body.manufacturer_id, "manufacturer_id")
         division, basis = jurisdiction_for(merchant, platform, self.principal)
-        if not self.principal.can_act_in(division) and not (
-            merchant.registration_division and self.principal.can_act_in(merchant.registration_division)
-        ):
+        # Sampling is organised by the provincial authority; a lower one acts only when entrusted (seed 二).
+        if not self.principal.can_act_in(division):
             raise ProblemError(
                 403,
                 "outside-jurisdiction",
