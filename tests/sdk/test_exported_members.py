@@ -10,10 +10,11 @@ import spotcheck.sdk
 
 
 def public_names() -> set[str]:
+    # dir() and getattr() see the lazily imported names (module __getattr__/__dir__) as well as the eager ones.
     return {
         name
-        for name, value in vars(spotcheck.sdk).items()
-        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+        for name in dir(spotcheck.sdk)
+        if not name.startswith("_") and not isinstance(getattr(spotcheck.sdk, name), types.ModuleType)
     }
 
 

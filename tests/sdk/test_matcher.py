@@ -133,6 +133,10 @@ def test_normalise_model(written: str, normalised: str) -> None:
         ("L'Oréal", "loreal"),
         ("B & O", "b&o"),
         ("Phi lips", "philips"),
+        ("美的公 司", "美的"),
+        ("品牌：品牌：美的", "美的"),
+        ("美的 牌", "美的"),
+        ("Brand Midea", "midea"),
         ("", ""),
     ],
 )
@@ -194,7 +198,8 @@ def test_a_bilingual_listing_is_reached_by_either_name_without_an_alias_table() 
 
 
 def test_match_rule_and_listing_match_are_plain_values() -> None:
-    assert MatchRule.MODEL_IN_TITLE == "model-in-title"
+    assert [str(rule) for rule in MatchRule] == ["exact", "normalised", "alias", "model-in-title"]
+    assert MatchRule("model-in-title") is MatchRule.MODEL_IN_TITLE
     found = ListingMatch("l1", MatchRule.ALIAS)
     with pytest.raises(AttributeError):
         found.rule = MatchRule.EXACT  # type: ignore[misc]
@@ -261,7 +266,9 @@ def test_stale_entries_are_swept_and_empty_structures_dropped() -> None:
     matcher.add_many((f"T{number}", "美的", "", f"美的 Y{number % 5}") for number in range(100))
     for number in range(6000):
         assert matcher.remove(f"L{number}")
-    # 6000 stale entries outnumber the 100 live listings: the sweep ran by itself.
+    # Stale entries came to outnumber the live listings part way: the sweep ran by itself, then once more.
+    assert 0 < matcher._stale < 6000
+    matcher.compact()
     assert matcher._stale == 0
     assert matcher._table == {}
     assert matcher._model_index == {}
@@ -287,6 +294,18 @@ def test_matches_skip_stale_entries_before_the_sweep() -> None:
     assert [found.listing_id for found in matcher.match("美的", "X1")] == [f"L{n}" for n in (0, 2, 3, 4, 5, 6, 7, 8, 9)]
 
 
+def test_a_batch_refused_part_way_keeps_what_it_added_consistent() -> None:
+    matcher = ListingMatcher()
+    matcher.add("l1", trademark="美的", spec_model="X1")
+    with pytest.raises(TypeError):
+        matcher.add_many([("l1", "美的", "X2", None), ("l2", "美的", None, None)])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="unpack"):
+        matcher.add_many([("l3", "美的", "X2", None), ("l1", "美的", "X1")])  # type: ignore[list-item]
+    assert matcher.match("美的", "X1") == []
+    assert [found.listing_id for found in matcher.match("美的", "X2")] == ["l1", "l3"]
+    assert len(matcher) == 2
+
+
 def test_a_listing_without_a_brand_is_held_but_never_matched() -> None:
     matcher = ListingMatcher()
     matcher.add("l1", trademark="®", spec_model="X1", title="美的 X1")
@@ -304,6 +323,8 @@ def test_orders_that_name_no_product_are_refused() -> None:
         matcher.match("美的", " - ")
     with pytest.raises(ValueError, match="names no model"):
         matcher.match("美的", "见详情")
+    with pytest.raises(TypeError, match="spec_model: str"):
+        matcher.match("美的", 35)  # type: ignore[arg-type]
 
 
 def test_listing_fields_must_be_strings() -> None:

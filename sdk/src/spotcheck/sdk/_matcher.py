@@ -33,6 +33,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from enum import StrEnum
+from itertools import repeat
+from operator import attrgetter
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 import msgspec
@@ -56,7 +58,7 @@ class MatchRule(StrEnum):
     """The listing's model field is blank or a placeholder; the ordered model is a whole token of its title."""
 
 
-class ListingMatch(msgspec.Struct, frozen=True):
+class ListingMatch(msgspec.Struct, frozen=True, gc=False):
     """One listing an order reaches, and the rule by which it was reached."""
 
     listing_id: str
@@ -124,10 +126,11 @@ _WORD_CHAR: Final = re.compile(r"[^\W_]")
 
 _BRAND_LABEL: Final = re.compile(r"^[\W_]*(?:品\s*牌|商\s*标|brand|trademark)(?![a-z])[\s:#\-_]*")
 _BRAND_MARK_NOTE: Final = re.compile(r"\((?:r|tm|c)\)")
-_BRAND_SUFFIX: Final = re.compile(
-    r"(?:[\s,.&\-]+(?:co|company|corp|corporation|inc|incorporated|ltd|limited|llc|gmbh|ag|group|plc|holdings?)"
-    r"|股份有限公司|有限责任公司|有限公司|集团公司|集团|公司|品牌|牌)[\s,.]*$"
+_LATIN_LEGAL_SUFFIX: Final = re.compile(
+    r"[\s,.&\-]+(?:co|company|corp|corporation|inc|incorporated|ltd|limited|llc|gmbh|ag|group|plc|holdings?)"
+    r"[\s,.]*$"
 )
+_CHINESE_SUFFIX: Final = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团公司|集团|公司|品牌|牌)$")
 _BRAND_SEPARATORS: Final = re.compile(r"(?:[^\w+&]|_)+")
 _BILINGUAL_SLASH: Final = re.compile(r"^([^/|]+)[/|]([^/|]+)$")
 _BILINGUAL_BRACKET: Final = re.compile(r"^([^(\[【〔《]+)[(\[【〔《]([^)\]】〕》]+)[)\]】〕》]$")
@@ -210,18 +213,24 @@ def _normalise_model_fully(spec_model: str) -> str:
     return text
 
 
-def _strip_brand_affixes(folded: str) -> str:
-    """Remove a brand label and, while two name characters remain, legal-form and ``牌`` suffixes."""
-    text = _BRAND_MARK_NOTE.sub("", folded).strip()
-    label = _BRAND_LABEL.match(text)
-    if label is not None and _WORD_CHAR.search(text, label.end()) is not None:
-        text = text[label.end() :]
-    while (suffix := _BRAND_SUFFIX.search(text)) is not None:
-        stem = text[: suffix.start()]
-        if len(_WORD_CHAR.findall(stem)) < 2:  # noqa: PLR2004 - a one-character stem is a name of its own (金牌)
+def _strip_suffixes(text: str, suffix: re.Pattern[str]) -> str:
+    """Strip ``suffix`` repeatedly while at least two name characters would remain (``金牌`` stays ``金牌``)."""
+    while (found := suffix.search(text)) is not None:
+        stem = text[: found.start()]
+        if len(_WORD_CHAR.findall(stem)) < 2:  # noqa: PLR2004 - a one-character stem is a name of its own
             break
         text = stem
     return text
+
+
+def _brand_name(folded: str) -> str:
+    """The normalised form of one folded brand name: labels, legal forms, ``牌`` and punctuation removed."""
+    text = _BRAND_MARK_NOTE.sub("", folded).strip()
+    while (label := _BRAND_LABEL.match(text)) is not None and _WORD_CHAR.search(text, label.end()) is not None:
+        text = text[label.end() :]
+    # Latin legal forms are words: strip them while the separators still mark word boundaries.
+    text = _BRAND_SEPARATORS.sub("", _strip_suffixes(text, _LATIN_LEGAL_SUFFIX))
+    return _strip_suffixes(text, _CHINESE_SUFFIX)
 
 
 def normalise_brand(trademark: str) -> str:
@@ -235,20 +244,19 @@ def normalise_brand(trademark: str) -> str:
     >>> normalise_brand("美的®集团股份有限公司"), normalise_brand(" GREE Co., Ltd. ")
     ('美的', 'gree')
     """
-    folded = _fold(trademark.translate(_TRADEMARK_SIGNS))
-    return _BRAND_SEPARATORS.sub("", _strip_brand_affixes(folded))
+    return _brand_name(_fold(trademark.translate(_TRADEMARK_SIGNS)))
 
 
 def _brand_forms(trademark: str) -> tuple[str, frozenset[str]]:
     """A trademark's normalised whole name, and both halves when it is written bilingually (``Midea/美的``)."""
     folded = _BRAND_MARK_NOTE.sub("", _fold(trademark.translate(_TRADEMARK_SIGNS))).strip()
-    whole = _BRAND_SEPARATORS.sub("", _strip_brand_affixes(folded))
+    whole = _brand_name(folded)
     bilingual = _BILINGUAL_SLASH.match(folded) or _BILINGUAL_BRACKET.match(folded)
     if bilingual is not None:
         first, second = bilingual.group(1), bilingual.group(2)
         # Two scripts side by side are one brand's two names; two Chinese or two Latin names are not.
         if (_CJK.search(first) is None) != (_CJK.search(second) is None):
-            halves = {_BRAND_SEPARATORS.sub("", _strip_brand_affixes(part)) for part in (first, second)}
+            halves = {_brand_name(part) for part in (first, second)}
             halves.discard("")
             if len(halves) == 2:  # noqa: PLR2004 - exactly the two halves
                 return whole, frozenset(halves)
@@ -348,19 +356,22 @@ class ListingMatcher:
         add_slowly = self._add_slowly
         held_before = len(where)
         count = 0
-        # The hot path is two look-ups of strings as written and two stores; the rest waits for a new spelling.
-        for listing_id, trademark, spec_model, title in listings:
-            count += 1
-            models = table_get(trademark)
-            if models is not None:
-                ids = models.get(spec_model)
-                if ids is not None:
-                    ids.append(listing_id)
-                    where[listing_id] = ids
-                    continue
-            add_slowly(listing_id, trademark, spec_model, title)
-        # Every add of an id already held leaves one stale entry behind in some spelling list.
-        self._stale += count - (len(where) - held_before)
+        try:
+            # The hot path is two look-ups of strings as written and two stores; the rest waits for a new spelling.
+            for listing_id, trademark, spec_model, title in listings:
+                count += 1
+                models = table_get(trademark)
+                if models is not None:
+                    ids = models.get(spec_model)
+                    if ids is not None:
+                        ids.append(listing_id)
+                        where[listing_id] = ids
+                        continue
+                add_slowly(listing_id, trademark, spec_model, title)
+        finally:
+            # Every add of an id already held leaves one stale entry behind; a row refused with TypeError is
+            # counted too, which is safe: matching trusts the lists only while the count is zero.
+            self._stale += count - (len(where) - held_before)
         self._compact_if_due()
 
     def _add_slowly(self, listing_id: str, trademark: str, spec_model: str, title: str | None) -> None:
@@ -420,9 +431,11 @@ class ListingMatcher:
         if model in _PLACEHOLDER_MODELS:
             self._new_title_group(trademark, spec_model, title, brand[1]).spellings[trademark, spec_model] = ids
             return ids
-        group = self._groups.get((brand[1], model))
+        group_key = (brand[1], model)
+        group = self._groups.get(group_key)
         if group is None:
-            group = self._groups[brand[1], model] = _Group(tuple((one, model) for one in brand[1]), from_title=False)
+            keys = ((brand[1][0], model),) if len(brand[1]) == 1 else tuple([(one, model) for one in brand[1]])
+            group = self._groups[group_key] = _Group(keys, from_title=False)
             self._index(group, self._model_index)
         group.spellings[trademark, spec_model] = ids
         models = self._table.get(trademark)
@@ -512,36 +525,57 @@ class ListingMatcher:
         """Return every held listing of the same trademark and the same spec/model, sorted by listing id.
 
         Raises:
+            TypeError: the trademark or the spec/model is not a ``str``.
             ValueError: the trademark or the spec/model normalises to nothing (or to a placeholder such as
                 ``其他``): such an order names no product and would reach unrelated listings.
         """
+        if not (isinstance(trademark, str) and isinstance(spec_model, str)):
+            raise TypeError(
+                f"an order is (trademark: str, spec_model: str), got "
+                f"({type(trademark).__name__}, {type(spec_model).__name__})"
+            )
         forms, brands = self._brand(trademark)
         if not brands:
             raise ValueError(f"order trademark {trademark!r} names no brand")
         model = self._model(spec_model)
         if model in _PLACEHOLDER_MODELS:
             raise ValueError(f"order spec/model {spec_model!r} names no model")
-        found: dict[str, MatchRule] = {}
-        for brand in brands:
-            key = (brand, model)
-            for group in self._model_index.get(key, ()):
-                for (written_trademark, written_model), ids in group.spellings.items():
-                    if written_trademark == trademark and written_model == spec_model:
-                        rule = MatchRule.EXACT
-                    elif forms & self._brand(written_trademark)[0]:
-                        rule = MatchRule.NORMALISED
-                    else:
-                        rule = MatchRule.ALIAS
-                    found.update(dict.fromkeys(self._live(ids), rule))
-            for group in self._title_index.get(key, ()):
-                for ids in group.spellings.values():
-                    found.update(dict.fromkeys(self._live(ids), MatchRule.MODEL_IN_TITLE))
-        ordered = sorted(found)
-        return list(map(ListingMatch, ordered, map(found.__getitem__, ordered)))
+        found: dict[MatchRule, list[str]] = {}
+        for group in self._reachable(self._model_index, brands, model):
+            for (written_trademark, written_model), ids in group.spellings.items():
+                if written_trademark == trademark and written_model == spec_model:
+                    rule = MatchRule.EXACT
+                elif not forms.isdisjoint(self._brand(written_trademark)[0]):
+                    rule = MatchRule.NORMALISED
+                else:
+                    rule = MatchRule.ALIAS
+                found.setdefault(rule, []).extend(self._live(ids))
+        for group in self._reachable(self._title_index, brands, model):
+            for ids in group.spellings.values():
+                found.setdefault(MatchRule.MODEL_IN_TITLE, []).extend(self._live(ids))
+        if len(found) == 1:
+            ((rule, listing_ids),) = found.items()
+            listing_ids.sort()
+            return list(map(ListingMatch, listing_ids, repeat(rule)))
+        matches = [ListingMatch(listing_id, rule) for rule, listing_ids in found.items() for listing_id in listing_ids]
+        matches.sort(key=_BY_LISTING_ID)
+        return matches
+
+    @staticmethod
+    def _reachable(index: dict[tuple[str, str], list[_Group]], brands: tuple[str, ...], model: str) -> list[_Group]:
+        """The groups indexed under any of ``brands`` with ``model``, each once."""
+        if len(brands) == 1:
+            return index.get((brands[0], model), [])
+        # A group indexed under two of the order's brands (a bilingual trademark) is read once.
+        return list({id(group): group for brand in brands for group in index.get((brand, model), ())}.values())
 
     def _live(self, ids: list[str]) -> list[str]:
-        """The ids in a spelling list that still belong to it (all of them while nothing is stale)."""
+        """The ids in a spelling list that still belong to it, once each (all of them while nothing is stale)."""
         if not self._stale:
             return ids
         where_get = self._where.get
-        return [listing_id for listing_id in ids if where_get(listing_id) is ids]
+        # dict.fromkeys drops the duplicate an id re-added to its own spelling leaves.
+        return list(dict.fromkeys(listing_id for listing_id in ids if where_get(listing_id) is ids))
+
+
+_BY_LISTING_ID: Final = attrgetter("listing_id")
