@@ -377,7 +377,7 @@ class CaseService:
             ),
         )
         row = await self._send(case, message, _platform_recipient(platform), clock.due_at)
-        self._add_deadline(case, "platform_answer", "platform", clock, row.id)
+        self._add_deadline(case, "platform_answer", f"platform:{platform.id}", clock, row.id)
         return row
 
     async def request_merchant_identity(self, case: Case, body: dto.IdentityRequestBody) -> OutboundMessage:
@@ -397,7 +397,7 @@ class CaseService:
             ),
         )
         row = await self._send(case, message, _platform_recipient(platform), clock.due_at)
-        self._add_deadline(case, "platform_answer", "platform", clock, row.id)
+        self._add_deadline(case, "platform_answer", f"platform:{platform.id}", clock, row.id)
         return row
 
     async def _platform_case(self, case: Case, what: str) -> tuple[Merchant, Platform]:
@@ -671,7 +671,7 @@ class CaseService:
         sent: list[OutboundMessage] = []
         if platform is not None:
             row = await self._send(case, message, _platform_recipient(platform), clock.due_at)
-            self._add_deadline(case, "platform_answer", "platform", clock, row.id)
+            self._add_deadline(case, "platform_answer", f"platform:{platform.id}", clock, row.id)
             sent.append(row)
         if merchant.contact_email:
             sent.append(
@@ -799,7 +799,7 @@ class CaseService:
             ),
         )
         row = await self._send(case, message, _platform_recipient(platform), clock.due_at)
-        self._add_deadline(case, "platform_answer", "platform", clock, row.id)
+        self._add_deadline(case, "platform_answer", f"platform:{platform.id}", clock, row.id)
         case.measures = [
             *case.measures,
             {"kind": "takedown", "measures": list(body.measures), "at": utcnow().isoformat()},

@@ -7,6 +7,7 @@ import contextlib
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -105,6 +106,27 @@ def worker(settings: Settings, worker_id: str | None) -> None:
             await runtime.stop()
 
     _run(_work)
+
+
+@main.command()
+@click.option("--port", type=int, default=8010, show_default=True, help="Port of the demo gateway.")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=Path("var/demo"),
+    show_default=True,
+    help="Wiped and recreated: the demo always starts from a fresh SQLite file.",
+)
+@click.option("--exit", "exit_after", is_flag=True, help="Stop when the case is closed instead of serving on.")
+def demo(port: int, data_dir: Path, exit_after: bool) -> None:
+    """Run one failing case end to end against a demo platform built with the public SDK."""
+    from spotcheck.gateway.demo import run_demo  # noqa: PLC0415
+
+    try:
+        code = asyncio.run(run_demo(data_dir, port=port, keep_running=not exit_after, echo=click.echo))
+    except KeyboardInterrupt:
+        code = 0
+    sys.exit(code)
 
 
 @main.group()

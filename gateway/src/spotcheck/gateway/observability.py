@@ -33,6 +33,8 @@ def configure_logging(*, json: bool = True, level: str = "INFO") -> None:
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     # Alembic logs each migration step at INFO in its own format; the gateway logs the migration itself.
     logging.getLogger("alembic").setLevel(max(numeric, logging.WARNING))
+    # httpx logs every request at INFO, which would drown the gateway's own events (and print URLs).
+    logging.getLogger("httpx").setLevel(max(numeric, logging.WARNING))
     renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
         processors=[
