@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spotcheck.gateway.api.examples import polish_openapi
 from spotcheck.gateway.middleware import RequestContextMiddleware
 from spotcheck.gateway.observability import Metrics, configure_logging
 from spotcheck.gateway.problems import ProblemError, exception_handlers
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         if owned:
             await rt.start()
         app.state.runtime = rt
+        polish_openapi(app.openapi_schema)
         if owned and settings.run_worker:
             from spotcheck.gateway.worker import DeliveryWorker  # noqa: PLC0415 - only when the worker runs here
 

@@ -1,0 +1,235 @@
+r"""Realistic request examples for the OpenAPI document, and portable regular expressions.
+
+The wire contract's patterns end in Python's ``\Z`` (``$`` would accept a trailing newline in Python); OpenAPI
+and JSON Schema consumers use ECMA-262 regular expressions, where ``$`` already means the very end, so the
+published document says ``$``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from litestar.openapi.spec import Example, OpenAPI, Operation, Reference, Schema
+
+__all__ = ["REQUEST_EXAMPLES", "polish_openapi"]
+
+_EVIDENCE = {
+    "sha256": "9f2b5c1e0d4a7b3c8e6f1a2d5c7b9e0f3a4d6c8b1e2f5a7c9d0b3e6f8a1c4d7b",
+    "media_type": "video/mp4",
+    "size_bytes": 52_428_800,
+    "step": "sealing",
+    "description": "拆包查验及封样全程录像",
+}
+_FAILING_ITEM = {"item": "泄漏电流", "standard": "GB 4706.1-2005", "required": "≤0.75 mA", "measured": "2.1 mA"}
+
+REQUEST_EXAMPLES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
+    ("post", "/v1/authorities"): (
+        "杭州市市场监督管理局",
+        {
+            "name": "杭州市市场监督管理局",
+            "division_code": "330100",
+            "level": "municipal",
+            "contact_email": "ccjc@hzamr.gov.cn",
+        },
+    ),
+    ("post", "/v1/entrustments"): (
+        "省局委托市局实施抽检",
+        {
+            "agent_authority_id": "auth_01M8HCN9PJB87RZ1RV5YWR49RT",
+            "division_code": "330100",
+            "note": "委托杭州市局实施2026年第二批网络商品抽检",
+        },
+    ),
+    ("post", "/v1/platforms"): (
+        "a webhook platform with an Ed25519 reply key",
+        {
+            "id": "demo-mall",
+            "name": "某某网络有限公司",
+            "uscc": "91330100799655058B",
+            "province_code": "330000",
+            "contact": {"name": "平台合规部", "email": "compliance@mall.example", "phone": "0571-00000000"},
+            "adapter": "webhook",
+            "endpoint_url": "https://open.mall.example/spotcheck/notices",
+            "inbound_keys": ["whpk_q6Wn4eFz0b2n0f7e5jPx2yH8m1sR9tV3kL6cD4aB7uE="],
+        },
+    ),
+    ("post", "/v1/platforms/{platform_id}/keys"): (
+        "rotate the gateway's signing secret, 24 h overlap",
+        {"direction": "outbound", "overlap_hours": 24},
+    ),
+    ("post", "/v1/merchants"): (
+        "a registered company's shop on a platform",
+        {
+            "platform_id": "demo-mall",
+            "shop_id": "shop-1001",
+            "shop_name": "某某电器旗舰店",
+            "kind": "registered_entity",
+            "legal_name": "杭州某某电器有限公司",
+            "uscc": "91330100799655058B",
+            "registration_division": "330106",
+            "address": "杭州市西湖区某路1号",
+            "contact_email": "service@shop.example",
+        },
+    ),
+    ("post", "/v1/manufacturers"): (
+        "the labelled manufacturer",
+        {"name": "佛山某某电器制造有限公司", "division_code": "440604", "contact_email": "qa@maker.example"},
+    ),
+    ("post", "/v1/cases"): (
+        "open a case from the sampling plan",
+        {
+            "merchant_id": "mer_01M8HCN9PJB87RZ1RV5YWR49RT",
+            "manufacturer_id": "mfr_01M8HCN9PJB87RZ1RV5YWR49RV",
+            "plan_reference": "浙市监抽〔2026〕12号",
+            "product": {
+                "sample_name": "电热水壶",
+                "trademark": "美的",
+                "spec_model": "MK-HJ1705",
+                "production_date": "2026-08-01",
+                "listing_id": "L-88",
+                "listing_url": "https://item.mall.example/L-88",
+            },
+        },
+    ),
+    ("post", "/v1/cases/{case_id}/purchase"): (
+        "sample and backup sample bought online",
+        {
+            "purchased_at": "2026-10-08T10:15:00+08:00",
+            "buyer_account": "buyer_zj01",
+            "buyer_name": "张三",
+            "delivery_address": "杭州市西湖区某路1号",
+            "orders": [
+                {"order_no": "T2026001", "ordered_at": "2026-10-08T10:15:00+08:00", "amount_fen": 19900},
+                {"order_no": "T2026002", "ordered_at": "2026-10-08T10:16:00+08:00", "amount_fen": 19900},
+            ],
+            "evidence": [{**_EVIDENCE, "step": "purchase", "media_type": "image/png", "description": "下单页面截屏"}],
+        },
+    ),
+    ("post", "/v1/cases/{case_id}/sealing"): (
+        "joint unpacking and sealing",
+        {
+            "sealed_at": "2026-10-12T14:00:00+08:00",
+            "sample_seal_no": "ZJ-FY-0001",
+            "backup_seal_no": "ZJ-FY-0002",
+            "witnesses": ["买样人 张三", "承检机构 李四", "执法人员 王五"],
+            "evidence": [_EVIDENCE],
+        },
+    ),
+    ("post", "/v1/cases/{case_id}/records-request"): (
+        "confirm the order, send records and logs",
+        {
+            "order_nos": ["T2026001"],
+            "records_from": "2026-07-01T00:00:00+08:00",
+            "records_until": "2026-10-31T23:59:59+08:00",
+            "working_days": 2,
+        },
+    ),
+    ("post", "/v1/cases/{case_id}/identity-request"): ("real name, address, contact", {"working_days": 2}),
+    ("post", "/v1/cases/{case_id}/result"): (
+        "a failing, hazardous result",
+        {
+            "received_at": "2026-11-02T09:30:00+08:00",
+            "conclusion": "fail",
+            "report_no": "ZJQI-2026-0456",
+            "institution": "浙江省质量科学研究院",
+            "failing_items": [_FAILING_ITEM],
+            "hazardous": True,
+            "mandatory_standard_failed": True,
+        },
+    ),
+    ("post", "/v1/cases/{case_id}/reinspection-applications"): (
+        "a written application received directly",
+        {
+            "applicant_role": "manufacturer",
+            "applicant_name": "佛山某某电器制造有限公司",
+            "applied_at": "2026-11-10T16:00:00+08:00",
+            "document_sha256": _EVIDENCE["sha256"],
+            "reason": "对泄漏电流检测条件有异议，申请复检",
+        },
+    ),
+    ("post", "/v1/cases/{case_id}/reinspection-applications/{application_id}/decision"): (
+        "accept",
+        {"decision": "accepted", "reason": "申请在期限内且手续齐全"},
+    ),
+    ("post", "/v1/cases/{case_id}/reinspection-outcome"): (
+        "the re-inspection upholds the result",
+        {"outcome": "upheld", "report_no": "ZJQI-2026-0456-R", "conclusion": "fail", "failing_items": [_FAILING_ITEM]},
+    ),
+    ("post", "/v1/cases/{case_id}/finalize"): ("a written waiver", {"waived": True, "note": "经营者书面放弃复检"}),
+    ("post", "/v1/cases/{case_id}/publish"): ("publish", {"note": "2026年第二批网络商品抽检结果"}),
+    ("post", "/v1/cases/{case_id}/stop-sale"): (
+        "stop selling, warn consumers",
+        {"warning_measures": ["立即下架", "发布消费警示"], "working_days": 2},
+    ),
+    ("post", "/v1/cases/{case_id}/delisting"): (
+        "list the hazardous product",
+        {"mandatory_standard": "GB 4706.1-2005", "working_days": 2},
+    ),
+    ("post", "/v1/cases/{case_id}/takedown"): (
+        "delete and block listing and shop",
+        {"measures": ["delete", "block"], "include_shop": True, "working_days": 2},
+    ),
+    ("post", "/v1/cases/{case_id}/referral"): (
+        "an independent website",
+        {"telecom_authority": "浙江省通信管理局", "telecom_email": "wlaq@zjca.example", "measure": "block"},
+    ),
+    ("post", "/v1/cases/{case_id}/transfer"): (
+        "a platform operator's violation",
+        {"violation": "平台经营者拒绝提供交易记录，违反工商消字〔2015〕189号 五(三)"},
+    ),
+    ("post", "/v1/cases/{case_id}/close"): ("close", {"note": "措施已执行，平台已报告"}),
+    ("post", "/v1/deliveries/replay"): (
+        "a platform's dead letters since a date",
+        {"platform_id": "demo-mall", "since": "2026-11-01T00:00:00+08:00"},
+    ),
+    ("post", "/v1/intake/{platform_id}"): (
+        "notice.acknowledged (signed with the webhook-* headers)",
+        {
+            "type": "notice.acknowledged",
+            "timestamp": "2026-11-02T10:00:00+08:00",
+            "data": {
+                "case_id": "case_01M8HCN9PJB87RZ1RV5YWR49RT",
+                "in_reply_to": "msg_01M8HCN9PJB87RZ1RV5YWR49RS",
+                "platform_id": "demo-mall",
+                "received_at": "2026-11-02T09:59:58+08:00",
+            },
+        },
+    ),
+}
+"""One example request body per operation, keyed by (method, path template)."""
+
+
+def _portable_patterns(node: object, seen: set[int]) -> None:
+    """Walk the live spec objects (dataclasses, dicts, lists) and rewrite Python-only end anchors."""
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, Schema) and node.pattern and node.pattern.endswith("\\Z"):
+        node.pattern = node.pattern[:-2] + "$"
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for f in dataclasses.fields(node):
+            _portable_patterns(getattr(node, f.name), seen)
+    elif isinstance(node, dict):
+        for value in node.values():
+            _portable_patterns(value, seen)
+    elif isinstance(node, list | tuple):
+        for value in node:
+            _portable_patterns(value, seen)
+
+
+def polish_openapi(openapi: OpenAPI) -> OpenAPI:
+    """Make patterns ECMA-262 portable and attach a request example to every operation that has a body."""
+    _portable_patterns(openapi, set())
+    for path, item in (openapi.paths or {}).items():
+        operation: Operation | None = item.post
+        example = REQUEST_EXAMPLES.get(("post", path))
+        if operation is None or example is None:
+            continue
+        body = operation.request_body
+        if body is None or isinstance(body, Reference) or not body.content:
+            continue
+        summary, value = example
+        for media in body.content.values():
+            media.examples = {"example": Example(summary=summary, value=value)}
+    return openapi
