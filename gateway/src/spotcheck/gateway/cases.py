@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -140,6 +141,7 @@ class CaseService:
 
     async def load(self, case_id: str) -> Case:
         """The case, if this principal may see it (404 when unknown, 403 when outside its jurisdiction)."""
+        structlog.contextvars.bind_contextvars(case_id=case_id)
         case = await self.session.get(Case, case_id)
         if case is None:
             raise ProblemError(404, "not-found", f"no such case: {case_id}")

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+import structlog
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -107,6 +108,7 @@ async def receive_reply(
         runtime.metrics.replies.labels("unknown", "unauthenticated").inc()
         raise ProblemError(401, "bad-signature", f"signature verification failed: {exc.reason}") from exc
     webhook_id = headers["webhook-id"]
+    structlog.contextvars.bind_contextvars(message_id=webhook_id)
     digest = hashlib.sha256(body).hexdigest()
     existing = await _existing(session, platform.id, webhook_id)
     if existing is not None:

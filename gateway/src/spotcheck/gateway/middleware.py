@@ -49,13 +49,18 @@ class RequestContextMiddleware(ASGIMiddleware):
             if runtime is not None:
                 runtime.metrics.requests.labels(str(scope.get("method", "")), route, str(status_holder["status"])).inc()
                 runtime.metrics.request_seconds.labels(route).observe(elapsed)
-            structlog.contextvars.unbind_contextvars("request_id")
+            # The route template, never the query string: it could carry a token someone pasted into a URL.
+            _log.info(
+                "request",
+                method=str(scope.get("method", "")),
+                route=route,
+                status=status_holder["status"],
+                ms=round(elapsed * 1000, 2),
+            )
+            structlog.contextvars.unbind_contextvars("request_id", "case_id", "message_id")
 
 
 def _route_of(scope: Scope) -> str:
-    # The route template, not the raw path, keeps metric label cardinality bounded.
-    handler = scope.get("route_handler")
-    paths = getattr(handler, "paths", None)
-    if paths:
-        return str(sorted(paths)[0])
-    return "unmatched"
+    # The route template ("/v1/cases/{case_id:str}"), not the raw path, keeps metric label cardinality bounded.
+    template = scope.get("path_template")
+    return str(template) if template else "unmatched"

@@ -46,9 +46,20 @@ def configure_logging(*, json: bool = True, level: str = "INFO") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
+        # Not cached: module-level loggers must follow a later configure_logging (a CLI, an embedding app).
+        cache_logger_on_first_use=False,
     )
+
+
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is now: loggers are cached, the stream may be swapped (tests, daemons)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 class Metrics:
