@@ -186,6 +186,8 @@ class DeliveryWorker:
         _log.info("worker started", worker=self.worker_id, engine=self.runtime.engine.dialect.name)
         try:
             while not stop.is_set():
+                # Cleared before claiming: a commit during the round sets it again, so no wake-up is lost.
+                self.runtime.outbox_wakeup.clear()
                 try:
                     claimed = await self.run_once()
                     await self._maybe_sweep()
@@ -198,7 +200,6 @@ class DeliveryWorker:
                 if claimed:
                     continue
                 wait = await self._idle_wait()
-                self.runtime.outbox_wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(wait):
                         await self._wait_for_wakeup(stop)
