@@ -284,15 +284,22 @@ async def _drive_to_published(
     maker = await gw.post("/v1/manufacturers", token, {"name": "佛山某某电器制造有限公司", "division_code": "440604"})
     product = {"sample_name": sample, "trademark": trademark, "spec_model": "MK-HJ1705"}
     product["production_date"] = "2026-01-05"
-    body = {"merchant_id": merchant_id, "manufacturer_id": maker["id"], "product": product}
+    body = {
+        "merchant_id": merchant_id,
+        "manufacturer_id": maker["id"],
+        "product": product,
+        "plan_reference": "抽〔2026〕1号",
+    }
     case_id: str = (await gw.post("/v1/cases", token, body))["id"]
     if not publish:
         return case_id
     ref = {"sha256": "ab" * 32, "media_type": "video/mp4", "size_bytes": 1, "step": "sealing", "description": "录像"}
     order = {"order_no": f"T-{shop}", "ordered_at": at, "amount_fen": 19900}
-    purchase = {"purchased_at": at, "buyer_account": "buyer", "orders": [order], "evidence": []}
+    purchase = {"purchased_at": at, "buyer_account": "buyer", "buyer_name": "张三", "orders": [order]}
+    purchase["delivery_address"] = "杭州市西湖区某路1号"
     await gw.post(f"/v1/cases/{case_id}/purchase", token, purchase)
     sealing = {"sealed_at": at, "sample_seal_no": "FY-1", "backup_seal_no": "FY-2", "evidence": [ref]}
+    sealing["witnesses"] = ["买样人 张三", "承检机构 李四", "执法人员 王五"]
     await gw.post(f"/v1/cases/{case_id}/sealing", token, sealing)
     await gw.post(f"/v1/cases/{case_id}/sampling-notice", token)
     result: dict[str, Any] = {"received_at": at, "report_no": f"R-{shop}", "institution": "浙江省质检院"}

@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             if owned:
                 await rt.stop()
 
-    from spotcheck.gateway.api import route_handlers  # noqa: PLC0415 - controllers import the app's dependencies
+    from spotcheck.gateway.api.routes import route_handlers  # noqa: PLC0415 - controllers import the app
 
     openapi = OpenAPIConfig(
         title="Spotcheck gateway",

@@ -8,6 +8,7 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import spotcheck.gateway.store.models_public  # noqa: F401 - registers the 0002 tables in the metadata
 from spotcheck.gateway.access import MasterKey
 from spotcheck.gateway.deadlines import WorkdayCalendar
 from spotcheck.gateway.observability import Metrics

@@ -90,6 +90,9 @@ class Settings:
         endpoint_rate_per_s: deliveries per second at most to any one endpoint.
         http_transport: ``aiohttp`` (default, faster under concurrency) or ``httpx`` connection pool.
         smtp_url: ``smtp://user:password@host:port?security=starttls&from=addr`` for e-mail notices.
+        evidence_dir: where evidence files are stored by SHA-256 (default ``<data_dir>/evidence``).
+        max_evidence_bytes: largest evidence file an upload may carry (videos of unpacking and sealing).
+        checkpoint_interval_s: how often a signed audit checkpoint is due (0 turns periodic checkpoints off).
         log_json: emit JSON logs (default) or human-readable console logs.
         log_level: minimum log level.
     """
@@ -115,6 +118,9 @@ class Settings:
     endpoint_rate_per_s: float = 50.0
     http_transport: str = "aiohttp"
     smtp_url: str | None = None
+    evidence_dir: Path | None = None
+    max_evidence_bytes: int = 2 * 1024**3
+    checkpoint_interval_s: int = 3600
     log_json: bool = True
     log_level: str = "INFO"
 
@@ -159,6 +165,9 @@ class Settings:
             endpoint_rate_per_s=_env_float("SPOTCHECK_ENDPOINT_RATE_PER_S", 50.0),
             http_transport=os.environ.get("SPOTCHECK_HTTP_TRANSPORT") or "aiohttp",
             smtp_url=os.environ.get("SPOTCHECK_SMTP_URL") or None,
+            evidence_dir=Path(evidence) if (evidence := os.environ.get("SPOTCHECK_EVIDENCE_DIR")) else None,
+            max_evidence_bytes=_env_int("SPOTCHECK_MAX_EVIDENCE_BYTES", 2 * 1024**3, minimum=1024),
+            checkpoint_interval_s=_env_int("SPOTCHECK_CHECKPOINT_INTERVAL_S", 3600, minimum=0),
             log_json=_env_bool("SPOTCHECK_LOG_JSON", default=True),
             log_level=(os.environ.get("SPOTCHECK_LOG_LEVEL") or "INFO").upper(),
         )

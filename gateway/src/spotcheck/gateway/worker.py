@@ -261,6 +261,11 @@ class DeliveryWorker:
         if now - self._last_sweep < _SWEEP_EVERY_S:
             return
         self._last_sweep = now
+        from spotcheck.gateway.checkpoints import (  # noqa: PLC0415 - avoids an import cycle
+            ChainBrokenError,
+            checkpoint_if_due,
+            signing_key_for,
+        )
         from spotcheck.gateway.deadline_views import sweep_deadlines  # noqa: PLC0415 - avoids an import cycle
 
         async with self.runtime.sessions() as session, session.begin():
@@ -269,8 +274,21 @@ class DeliveryWorker:
                 if not got:
                     return
             result = await sweep_deadlines(session, self.runtime.calendar)
+            try:
+                checkpoint = await checkpoint_if_due(
+                    session,
+                    signing_key_for(self.settings),
+                    interval_s=self.settings.checkpoint_interval_s,
+                    actor=f"worker:{self.worker_id}",
+                )
+            except ChainBrokenError as exc:
+                # Never sign over a tampered chain; `spotcheck audit verify` names the record.
+                _log.error("audit chain broken: no checkpoint signed", error=str(exc))
+                checkpoint = None
         if any(result.values()):
             _log.info("deadline sweep", **result)
+        if checkpoint is not None:
+            _log.info("audit checkpoint signed", seq=checkpoint.seq, head=checkpoint.head_hash[:16])
 
     async def drain(self) -> None:
         """Wait for deliveries in flight."""

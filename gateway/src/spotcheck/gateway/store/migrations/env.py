@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import spotcheck.gateway.store.models_public  # noqa: F401 - registers the 0002 tables in the metadata
 from spotcheck.gateway.store.models import Base
 
 connection = context.config.attributes.get("connection")
