@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 import pytest
@@ -64,9 +64,8 @@ async def postgres_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def _clean_spotcheck_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _clean_spotcheck_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's SPOTCHECK_* environment must not leak into tests."""
     for key in list(os.environ):
         if key.startswith("SPOTCHECK_"):
             monkeypatch.delenv(key)
-    yield
