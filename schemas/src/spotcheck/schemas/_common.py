@@ -59,7 +59,8 @@ class PlatformRef(Struct, kw_only=True, frozen=True):
     uscc: Annotated[USCC | None, describe("统一社会信用代码", "unified social credit code of the operator")] = None
 
     def __post_init__(self) -> None:
-        check_uscc_field("uscc", self.uscc)
+        if self.uscc is not None:
+            check_uscc_field("uscc", self.uscc)
 
 
 class MerchantRef(Struct, kw_only=True, frozen=True):
@@ -77,7 +78,8 @@ class MerchantRef(Struct, kw_only=True, frozen=True):
     contact: Annotated[ShortText | None, describe("有效联系方式", "effective contact (phone or e-mail)")] = None
 
     def __post_init__(self) -> None:
-        check_uscc_field("uscc", self.uscc)
+        if self.uscc is not None:
+            check_uscc_field("uscc", self.uscc)
 
 
 class ManufacturerRef(Struct, kw_only=True, frozen=True):
@@ -91,7 +93,8 @@ class ManufacturerRef(Struct, kw_only=True, frozen=True):
     ] = None
 
     def __post_init__(self) -> None:
-        check_uscc_field("uscc", self.uscc)
+        if self.uscc is not None:
+            check_uscc_field("uscc", self.uscc)
 
 
 class ProductRef(Struct, kw_only=True, frozen=True):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from operator import getitem
 from typing import Annotated, Final
 
 from msgspec import Meta
@@ -42,6 +43,13 @@ _USCC_PATTERN: Final = r"^[0-9ABCDEFGHJKLMNPQRTUWXY]{18}\Z"
 # Weight of position i (1-based) is 3^(i-1) mod 31, GB 32100-2015 §5.
 _USCC_WEIGHTS: Final = tuple(pow(3, i, 31) for i in range(17))
 _USCC_VALUES: Final = {char: value for value, char in enumerate(_USCC_ALPHABET)}
+# Value times weight of every character at each of the 17 positions: the checksum is then 17 dict lookups.
+_USCC_WEIGHTED: Final = tuple(
+    {char: value * weight for char, value in _USCC_VALUES.items()} for weight in _USCC_WEIGHTS
+)
+# Codes that passed check_uscc_field: the same merchants and platforms recur, so most checks are a set lookup.
+_VALID_USCCS: Final[set[str]] = set()
+_VALID_USCCS_MAX: Final = 4096
 
 DivisionCode = Annotated[str, Meta(pattern=_DIVISION_PATTERN, examples=["330100"])]
 """A 6-digit administrative division code in the GB/T 2260 layout (``330100`` is 杭州市)."""
@@ -104,14 +112,20 @@ def uscc_check_character(first17: str) -> str:
     Raises:
         ValueError: ``first17`` is not 17 characters of the USCC alphabet.
     """
-    if len(first17) != len(_USCC_WEIGHTS) or any(char not in _USCC_VALUES for char in first17):
-        raise ValueError(f"expected 17 characters of the USCC alphabet, got {first17!r}")
-    total = sum(_USCC_VALUES[char] * weight for char, weight in zip(first17, _USCC_WEIGHTS, strict=True))
-    return _USCC_ALPHABET[(31 - total % 31) % 31]
+    if len(first17) == len(_USCC_WEIGHTS):
+        try:
+            total = sum(map(getitem, _USCC_WEIGHTED, first17))
+        except KeyError:
+            pass  # a character outside the alphabet
+        else:
+            return _USCC_ALPHABET[(31 - total % 31) % 31]
+    raise ValueError(f"expected 17 characters of the USCC alphabet, got {first17!r}")
 
 
 def is_valid_uscc(code: str) -> bool:
     """Return whether ``code`` is 18 characters of the USCC alphabet ending in the right check character."""
+    if type(code) is str and code in _VALID_USCCS:
+        return True
     return bool(_USCC_RE.fullmatch(code)) and uscc_check_character(code[:17]) == code[17]
 
 
@@ -121,7 +135,7 @@ def check_uscc_field(field: str, code: str | None) -> None:
     Used by the ``__post_init__`` of every Struct holding a :data:`USCC`, so a bad code fails at decode time
     (and at construction in Python) with the exact field path.
     """
-    if code is None:
+    if code is None or (type(code) is str and code in _VALID_USCCS):
         return
     if not _USCC_RE.fullmatch(code):
         raise FieldValueError(field, f"not 18 characters of the GB 32100-2015 alphabet: {code!r}")
@@ -130,3 +144,7 @@ def check_uscc_field(field: str, code: str | None) -> None:
         raise FieldValueError(
             field, f"USCC check character is {code[17]!r}, GB 32100-2015 requires {expected!r} for {code!r}"
         )
+    if type(code) is str:  # only plain str, here and above: a subclass may redefine equality and hashing
+        if len(_VALID_USCCS) >= _VALID_USCCS_MAX:
+            _VALID_USCCS.clear()  # bounded: a flood of distinct codes costs a re-check, never memory
+        _VALID_USCCS.add(code)
