@@ -61,6 +61,7 @@ _log = structlog.get_logger("spotcheck.gateway.worker")
 _MAX_RETRY_AFTER_S = 86_400.0
 _IDLE_POLL_S = 1.0
 _SWEEP_EVERY_S = 60.0
+_ROUTE_TTL_S = 2.0  # a key rotation or a disable by another worker is seen within this
 _ERROR_CHARS = 500
 
 
@@ -161,6 +162,8 @@ class DeliveryWorker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-6:]}"
         self._rng = rng
         self._adapters: dict[tuple[Any, ...], Adapter] = {}
+        # Platform routes (endpoint, keys) for a moment, instead of two queries per message under load.
+        self._routes: dict[str, tuple[float, Adapter]] = {}
         self._circuits: dict[str, _Circuit] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._http = make_http_client(
@@ -487,6 +490,7 @@ class DeliveryWorker:
         platform = await session.get(Platform, item.recipient_id)
         if platform is None or platform.disabled_at is not None:
             return
+        self._routes.pop(platform.id, None)
         platform.disabled_at = utcnow()
         platform.disabled_reason = f"endpoint answered {outcome.http_status or 'gone'}: {outcome.error or ''}"[:500]
         await self._event(session, item, "endpoint.disabled", {"reason": platform.disabled_reason})
@@ -531,6 +535,9 @@ class DeliveryWorker:
             )
         if item.recipient_kind != "platform":
             raise _Unroutable(f"no route for {item.recipient_kind} through {item.adapter}")
+        route = self._routes.get(item.recipient_id)
+        if route is not None and route[0] > time.monotonic():
+            return route[1]
         async with self.runtime.sessions() as session:
             platform = await session.get(Platform, item.recipient_id)
             if platform is None:
@@ -556,7 +563,9 @@ class DeliveryWorker:
             allow_private_targets=self.settings.allow_private_endpoints,
         )
         config = _open_secrets(platform.adapter_config, self.runtime, platform.id)
-        return self._cached(cache_key, platform.adapter, config, context)
+        adapter = self._cached(cache_key, platform.adapter, config, context)
+        self._routes[platform.id] = (time.monotonic() + _ROUTE_TTL_S, adapter)
+        return adapter
 
     def _cached(self, key: tuple[Any, ...], name: str, config: dict[str, Any], context: AdapterContext) -> Adapter:
         adapter = self._adapters.get(key)
