@@ -320,9 +320,9 @@ class CaseService:
         """Notify the merchant (through the platform, and directly when an e-mail is known) and the platform."""
         merchant, platform, _ = await self._parties(case)
         authority = await self._authority()
-        assert case.purchase is not None  # noqa: S101 - guaranteed by the state
-        assert case.sealing is not None  # noqa: S101
         await self._step(case, "send_sampling_notice", {})
+        assert case.purchase is not None  # noqa: S101 - guaranteed by the state checked above
+        assert case.sealing is not None  # noqa: S101
         orders = msgspec.convert(case.purchase["orders"], list[OrderRef])
         evidence = msgspec.convert(
             case.purchase.get("evidence", []) + case.sealing.get("evidence", []), list[EvidenceRef]
@@ -428,9 +428,9 @@ class CaseService:
         """
         merchant, platform, manufacturer = await self._parties(case)
         authority = await self._authority()
-        assert case.result is not None  # noqa: S101 - guaranteed by the state
-        assert case.result_received_at is not None  # noqa: S101
         await self._step(case, "send_result_notices", {})
+        assert case.result is not None  # noqa: S101 - guaranteed by the state checked above
+        assert case.result_received_at is not None  # noqa: S101
         now = utcnow()
         window = clocks.deadline_for_reinspection_application(now, calendar=self.calendar)
         failing = case.conclusion == "fail"

@@ -10,6 +10,7 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import DBAPIError
 
 __all__ = ["FieldError", "Problem", "ProblemError", "exception_handlers"]
 
@@ -149,6 +150,53 @@ def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
     return _respond(request, problem, exc.headers)
 
 
+def _handle_undecodable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # msgspec raises these (not a DecodeError) for invalid UTF-8 in strings and absurd nesting.
+    reason = "body is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else "body nests too deeply"
+    problem = Problem(
+        type="urn:spotcheck:problem:invalid-request",
+        title="Invalid request",
+        status=400,
+        detail=reason,
+        instance=request.url.path,
+        errors=[FieldError(field="body", reason=reason)],
+        request_id=_request_id(request),
+    )
+    return _respond(request, problem)
+
+
+def _handle_database(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The store refused or is unreachable: a bad value is the client's 400, an outage is a retryable 503."""
+    original = getattr(exc, "orig", None)
+    text = f"{type(original).__name__}: {original}" if original is not None else type(exc).__name__
+    if isinstance(exc, DBAPIError) and not exc.connection_invalidated and _is_bad_value(text):
+        problem = Problem(
+            type="urn:spotcheck:problem:invalid-field",
+            title="Invalid field",
+            status=400,
+            detail="a text value contains a character the store cannot keep (e.g. U+0000)",
+            instance=request.url.path,
+            errors=[FieldError(field="body", reason="contains a NUL or untranslatable character")],
+            request_id=_request_id(request),
+        )
+        return _respond(request, problem)
+    _log.warning("database unavailable", path=request.url.path, error=text[:200])
+    problem = Problem(
+        type="urn:spotcheck:problem:unavailable",
+        title="Service unavailable",
+        status=503,
+        detail="the gateway's database is unavailable; retry shortly (nothing was recorded)",
+        instance=request.url.path,
+        request_id=_request_id(request),
+    )
+    return _respond(request, problem, {"retry-after": "5"})
+
+
+def _is_bad_value(text: str) -> bool:
+    lowered = text.lower()
+    return any(marker in lowered for marker in ("0x00", "untranslatable", "characternotinrepertoire", "null character"))
+
+
 def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     _log.error("unhandled error", path=request.url.path, error_type=type(exc).__name__, exc_info=exc)
     problem = Problem(
@@ -168,6 +216,10 @@ exception_handlers: dict[type[Exception] | int, Any] = {
     NotAuthorizedException: _handle_http,
     PermissionDeniedException: _handle_http,
     HTTPException: _handle_http,
+    UnicodeDecodeError: _handle_undecodable,
+    RecursionError: _handle_undecodable,
+    DBAPIError: _handle_database,
+    OSError: _handle_database,
     Exception: _handle_unexpected,
 }
 """Handlers mapping every exception to a problem document."""

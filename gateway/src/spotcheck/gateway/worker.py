@@ -202,7 +202,12 @@ class DeliveryWorker:
                     await asyncio.sleep(1.0)
                 if claimed:
                     continue
-                wait = await self._idle_wait()
+                try:
+                    wait = await self._idle_wait()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # noqa: BLE001 - the database is away: poll again shortly, never die
+                    wait = _IDLE_POLL_S
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(wait):
                         await self._wait_for_wakeup(stop)

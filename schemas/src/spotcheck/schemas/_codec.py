@@ -96,6 +96,11 @@ def _decode(decoder: msgspec.json.Decoder[_T], body: bytes) -> _T:
         message = decoder.decode(body)
     except msgspec.MsgspecError as error:
         raise _contract_error(error) from error
+    except UnicodeDecodeError as error:
+        # msgspec reports invalid UTF-8 inside strings this way rather than as a DecodeError.
+        raise ContractError(f"body is not valid UTF-8: {error.reason} at byte {error.start}") from error
+    except RecursionError as error:
+        raise ContractError("body nests too deeply to be a message") from error
     if isinstance(message, RecordsProvided):
         _verify_chunk(message, body)
     return message
@@ -105,6 +110,8 @@ def _verify_chunk(message: RecordsProvided, body: bytes) -> None:
     """Check ``chunk_sha256`` against the records and logs exactly as they were sent."""
     try:
         content = _CHUNK_DECODER.decode(body).data
+    except (UnicodeDecodeError, RecursionError) as error:
+        raise ContractError(f"body cannot be decoded: {error}") from error
     except msgspec.MsgspecError as error:
         # Unknown members the typed decoder skipped are hashed too, so they must be representable.
         raise _contract_error(error) from error

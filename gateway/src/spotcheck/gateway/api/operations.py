@@ -11,6 +11,7 @@ from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import select
 
+from spotcheck.gateway.access import Principal
 from spotcheck.gateway.api import dto
 from spotcheck.gateway.api.deps import (
     CurrentPrincipal,
@@ -23,7 +24,7 @@ from spotcheck.gateway.api.deps import (
 from spotcheck.gateway.deadline_views import query_deadlines, sweep_deadlines
 from spotcheck.gateway.deliveries import dead_letters, delivery_detail, list_deliveries, redeliver, replay_dead_letters
 from spotcheck.gateway.intake import receive_reply
-from spotcheck.gateway.problems import ProblemError
+from spotcheck.gateway.problems import ProblemError, field_error
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.models import Case, OperationalEvent, OutboundMessage
 
@@ -69,7 +70,7 @@ class OperationsController(Controller):
     ) -> list[dict[str, Any]]:
         """Recent events an operator should look at."""
         rows = await session.scalars(
-            select(OperationalEvent).order_by(OperationalEvent.id.desc()).limit(min(limit, 500))
+            select(OperationalEvent).order_by(OperationalEvent.id.desc()).limit(max(1, min(limit, 500)))
         )
         out: list[dict[str, Any]] = []
         for row in rows:
@@ -108,6 +109,15 @@ async def intake(platform_id: FromPath[str], request: Request[Any, Any, State], 
     headers = {k.lower(): v for k, v in request.headers.items()}
     result = await receive_reply(session, runtime, platform_id, body, headers)
     return {"status": result.status, "id": result.message_id, "type": result.type, "detail": result.detail}
+
+
+async def _require_case_access(session: Session, principal: Principal, case_id: str | None) -> None:
+    """A message about a case is the business of that case's authorities only (403 otherwise)."""
+    if case_id is None:
+        return
+    case = await session.get(Case, case_id)
+    if case is not None and not principal.can_access_case(case):
+        raise ProblemError(403, "outside-jurisdiction", f"case {case_id} is outside this authority's jurisdiction")
 
 
 def _message_view(row: OutboundMessage) -> dto.MessageView:
@@ -149,6 +159,9 @@ class DeliveryController(Controller):
     ) -> list[dto.MessageView]:
         """Outbound messages newest first (operators see every case's deliveries)."""
         require_scope(principal, "admin")
+        for name, moment in (("since", since), ("until", until)):
+            if moment is not None and moment.tzinfo is None:
+                raise field_error(400, name, "give a UTC offset, e.g. 2026-03-02T10:00:00+08:00", code="invalid-query")
         rows = await list_deliveries(
             session, status=status, platform_id=platform_id, since=since, until=until, limit=max(1, min(limit, 1000))
         )
@@ -162,6 +175,7 @@ class DeliveryController(Controller):
         if found is None:
             raise ProblemError(404, "not-found", f"no such message: {message_id}")
         row, attempts = found
+        await _require_case_access(session, principal, row.case_id)
         return {
             "message": _message_view(row),
             "last_error": row.last_error,
@@ -186,6 +200,10 @@ class DeliveryController(Controller):
     ) -> dto.MessageView:
         """Queue one message again; receivers deduplicate by its unchanged webhook-id."""
         require_scope(principal, "admin")
+        existing = await session.get(OutboundMessage, message_id)
+        if existing is None:
+            raise ProblemError(404, "not-found", f"no such message: {message_id}")
+        await _require_case_access(session, principal, existing.case_id)
         row = await redeliver(session, message_id, actor=principal.actor)
         if row is None:
             raise ProblemError(404, "not-found", f"no such message: {message_id}")

@@ -113,6 +113,8 @@ class RegistryController(Controller):
             raise field_error(
                 409, "division_code", "an authority with this code is already registered", code="conflict"
             )
+        if data.parent_id is not None and await session.get(Authority, data.parent_id) is None:
+            raise field_error(404, "parent_id", "no such authority", code="not-found")
         row = Authority(
             id=new_id("auth"),
             name=data.name,
@@ -334,6 +336,10 @@ class RegistryController(Controller):
         row = await session.get(Merchant, merchant_id)
         if row is None:
             raise ProblemError(404, "not-found", f"no such merchant: {merchant_id}")
+        platform = await session.get(Platform, row.platform_id) if row.platform_id else None
+        areas = [code for code in (row.registration_division, platform.province_code if platform else None) if code]
+        if not any(principal.can_act_in(code) for code in areas):
+            raise ProblemError(403, "outside-jurisdiction", f"merchant {merchant_id} is outside this jurisdiction")
         row.unreachable_since = row.unreachable_since or utcnow()
         await append_audit(session, actor=principal.actor, action="merchant.unreachable", subject=row.id)
         await session.commit()
