@@ -9,6 +9,7 @@ import csv
 import doctest
 import random
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import pytest
@@ -24,6 +25,9 @@ from spotcheck.sdk._matcher import (
     normalise_brand,
     normalise_model,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 VARIANT_SET = Path(__file__).parent / "data" / "listing_variants.csv"
 COLUMNS = ["order_trademark", "order_model", "listing_trademark", "listing_model", "listing_title", "expected", "note"]
@@ -152,6 +156,27 @@ def test_ascii_shortcut_agrees_with_the_full_normalisation(text: str) -> None:
 
 @PROPERTY
 @given(st.text(max_size=24))
+def test_every_shortcut_agrees_with_the_full_normalisation(text: str) -> None:
+    assert normalise_model(text) == _matcher._normalise_model_fully(text)
+
+
+# Pieces that models are written with: labels, the 型 suffix, separators of every width, digits, letters, signs.
+MODEL_PIECES = [
+    *("型号", "规格型号", "产品型号", "规格", "型", "Model", "MODEL", "No.", "number", "Ｍｏｄｅｌ", "品牌", "家用"),
+    *(":", "：", "#", " ", "\u3000", "-", "‐", "‑", "–", "—", "－", "/", "／", ".", "．", "·", "・", "_", "、"),
+    *("(", ")", "（", "）", "【", "】", "×", "*", "✕", "+", "＋", "\u00a0"),
+    *("KFR", "kfr", "ＫＦＲ", "35", "３５", "GW", "ｇｗ", "BP3", "1", "5", "0", "P", "x", "X", "Ⅱ", "①", "é"),
+]
+
+
+@PROPERTY
+@given(st.lists(st.sampled_from(MODEL_PIECES), max_size=8).map("".join))
+def test_shortcuts_agree_with_the_full_normalisation_on_model_like_text(text: str) -> None:
+    assert normalise_model(text) == _matcher._normalise_model_fully(text)
+
+
+@PROPERTY
+@given(st.text(max_size=24))
 def test_normalisation_is_idempotent(text: str) -> None:
     model = normalise_model(text)
     assert normalise_model(model) == model
@@ -271,14 +296,17 @@ def test_stale_entries_are_swept_and_empty_structures_dropped() -> None:
     matcher.compact()
     assert matcher._stale == 0
     assert matcher._table == {}
-    assert matcher._model_index == {}
+    assert matcher._by_model == {}
     assert matcher.match("美的", "X1") == []
     assert len(matcher.match("美的", "Y1")) == 20
     for number in range(100):
         matcher.remove(f"T{number}")
     matcher.compact()
     assert matcher._title_index == {}
-    assert matcher._title_groups == []
+    assert matcher._trademarks == {}
+    assert matcher._by_brand == {}
+    assert matcher._models == {}
+    assert matcher._moved == {}
     assert len(matcher) == 0
 
 
@@ -372,3 +400,114 @@ def test_caches_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(matcher._model_cache) <= 4
     assert len(matcher._brand_cache) <= 4
     assert matcher.match("品牌3", "X3") == [ListingMatch("L3", MatchRule.EXACT)]
+    # What orders bring is cached, boundedly: orders need not name anything held.
+    assert all(matcher.match(f"商标{number}", f"Y{number}") == [] for number in range(10))
+    assert len(matcher._model_cache) <= 4
+    assert len(matcher._brand_cache) <= 4
+
+
+# A small world for the randomised tests: aliases, a bilingual trademark, model variants and blank models.
+WORLD_ALIASES: dict[str, list[str]] = {"美的": ["Midea"], "格力": ["GREE"]}
+WORLD_TRADEMARKS = ["美的", "Midea", "美的®", "Midea/美的", "格力", "GREE", "格力牌", "海尔"]
+WORLD_MODELS = ["X1", "x1", "X-1", "ＸＩ", "型号：X1", "X1S", "X10", "KFR-35GW", "kfr 35gw", "KFR-35GW/BP3", "", "其他"]
+WORLD_TITLES = [None, "美的 X1 风扇", "KFR-35GW 空调", "X1S Pro 新款", "格力 X10"]
+WORLD_ORDERS = [
+    (trademark, model) for trademark in ("美的", "Midea", "格力", "海尔") for model in ("X1", "KFR-35GW", "X10")
+]
+
+
+def world_row(rng: random.Random) -> ListingRecord:
+    return ListingRecord(
+        f"L{rng.randrange(400):03d}",
+        rng.choice(WORLD_TRADEMARKS),
+        rng.choice(WORLD_MODELS),
+        rng.choice(WORLD_TITLES),
+    )
+
+
+def assert_same_as_a_fresh_build(matcher: ListingMatcher, latest: dict[str, ListingRecord]) -> None:
+    fresh = ListingMatcher(WORLD_ALIASES)
+    fresh.add_many(list(latest.values()))
+    assert len(matcher) == len(fresh) == len(latest)
+    assert all(listing_id in matcher for listing_id in latest)
+    for trademark, model in WORLD_ORDERS:
+        assert matcher.match(trademark, model) == fresh.match(trademark, model)
+
+
+@pytest.mark.parametrize("compact_at_least", [4096, 8])
+@pytest.mark.parametrize("seed", range(6))
+def test_any_sequence_of_changes_matches_like_a_fresh_build(
+    seed: int, compact_at_least: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ids repeat, so adds replace listings, within a batch and across batches, and removed ids come back later.
+    monkeypatch.setattr(_matcher, "_COMPACT_AT_LEAST", compact_at_least)
+    rng = random.Random(seed)
+    matcher = ListingMatcher(WORLD_ALIASES)
+    latest: dict[str, ListingRecord] = {}
+    for _ in range(40):
+        action = rng.random()
+        if action < 0.2:
+            rows = [world_row(rng) for _ in range(rng.choice([0, 3, 70, 1500]))]
+            matcher.add_many(rows)
+            for row in rows:
+                latest.pop(row.listing_id, None)
+                latest[row.listing_id] = row
+        elif action < 0.6:
+            row = world_row(rng)
+            matcher.add(row.listing_id, trademark=row.trademark, spec_model=row.spec_model, title=row.title)
+            latest.pop(row.listing_id, None)
+            latest[row.listing_id] = row
+        elif action < 0.95:
+            listing_id = f"L{rng.randrange(400):03d}"
+            assert matcher.remove(listing_id) is (latest.pop(listing_id, None) is not None)
+        else:
+            matcher.compact()
+        assert_same_as_a_fresh_build(matcher, latest)
+
+
+def test_a_large_batch_refused_part_way_keeps_the_rows_before_it() -> None:
+    matcher = ListingMatcher()
+    rows: list[tuple[str, str, str, str | None]] = [(f"L{number}", "美的", "X1", None) for number in range(3000)]
+    rows[2000] = ("L2000", "美的", None, None)  # type: ignore[assignment]
+    with pytest.raises(TypeError, match="spec_model: str"):
+        matcher.add_many(rows)
+    assert len(matcher) == 2000
+    assert [found.listing_id for found in matcher.match("美的", "X1")] == sorted(f"L{number}" for number in range(2000))
+
+
+def test_an_iterable_that_fails_keeps_what_it_yielded() -> None:
+    def rows() -> Iterator[tuple[str, str, str, str | None]]:
+        yield ("l1", "美的", "X1", None)
+        yield ("l2", "美的", "X1", None)
+        raise RuntimeError("the database went away")
+
+    matcher = ListingMatcher()
+    with pytest.raises(RuntimeError, match="went away"):
+        matcher.add_many(rows())
+    assert [found.listing_id for found in matcher.match("美的", "X1")] == ["l1", "l2"]
+
+
+def test_ids_and_the_titles_that_are_read_must_be_text() -> None:
+    matcher = ListingMatcher()
+    matcher.add("l1", trademark="美的", spec_model="X1")
+    matcher.add("l2", trademark="美的", spec_model="", title="美的 X1")
+    with pytest.raises(TypeError, match="listing_id: str"):
+        matcher.add_many([(35, "美的", "X1", None)])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="title: str"):
+        matcher.add_many([("l3", "美的", "", b"X1")])  # type: ignore[list-item]
+    assert len(matcher) == 2
+    assert [found.listing_id for found in matcher.match("美的", "X1")] == ["l1", "l2"]
+
+
+def test_what_no_listing_writes_any_more_is_forgotten() -> None:
+    matcher = ListingMatcher()
+    matcher.add("l1", trademark="美的", spec_model="X1")
+    matcher.add("l2", trademark="格力牌", spec_model="ＫＦＲ－３５ＧＷ")
+    matcher.remove("l2")
+    matcher.compact()
+    assert matcher._trademarks.keys() == {"美的"}
+    assert matcher._models == {"X1": "x1"}
+    assert matcher._by_brand == {"美的": ["美的"]}
+    assert matcher._by_model == {"x1": ["X1"]}
+    matcher.add("l2", trademark="格力牌", spec_model="ＫＦＲ－３５ＧＷ")
+    assert matcher.match("格力", "KFR-35GW") == [ListingMatch("l2", MatchRule.NORMALISED)]

@@ -33,14 +33,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from enum import StrEnum
-from itertools import repeat
-from operator import attrgetter
-from typing import TYPE_CHECKING, Final, NamedTuple
+from itertools import compress, product, repeat
+from operator import attrgetter, itemgetter
+from typing import TYPE_CHECKING, Final, NamedTuple, NoReturn, cast
 
 import msgspec
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
 __all__ = ["ListingMatch", "ListingMatcher", "ListingRecord", "MatchRule", "normalise_brand", "normalise_model"]
 
@@ -141,10 +141,11 @@ _TITLE_TOKEN: Final = re.compile(
     r"[0-9a-z]+(?:[\-_/.×*‐‑‒–—―・·][0-9a-z]+)*(?:\s*\+)*"
     r"(?:\s+(?:pro|max|plus|mini|lite|ultra|se)(?![0-9a-z])(?:\s*\+)*)*"
 )
-_HAS_DIGIT: Final = re.compile(r"[0-9]")
-_HAS_LETTER: Final = re.compile(r"[a-z]")
+_DIGITS: Final = frozenset("0123456789")
+_LETTERS: Final = frozenset("abcdefghijklmnopqrstuvwxyz")
 
-# Caches are cleared when full: simple, bounded, and a platform's brand and model vocabularies fit many times over.
+# The caches of what orders and titles bring are cleared when full: simple and bounded (what listings bring is
+# kept while a listing uses it, and forgotten by ListingMatcher.compact).
 _CACHE_LIMIT: Final = 1 << 18
 
 
@@ -170,10 +171,11 @@ def _join_model_pieces(text: str) -> str:
     return "".join(out)
 
 
-_ASCII_FORMATTING: Final = str.maketrans(
-    "", "", "".join(char for char in map(chr, range(128)) if not char.isalnum() and char != "+")
-)
+# ASCII formatting characters (all but letters, digits and "+"), deleted from the encoded text by bytes.translate.
+_ASCII_FORMATTING: Final = bytes(code for code in range(128) if not chr(code).isalnum() and chr(code) != "+")
 _ASCII_NUMBER_GAP: Final = re.compile(r"[0-9][^0-9a-z+]+[0-9]")
+# Non-ASCII characters that only format a model: not letters, digits, spaces or a dimension sign (×).
+_NON_ASCII_SEPARATORS: Final = re.compile(r"[^\x00-\x7f\w\s×✕✖]")
 
 
 def normalise_model(spec_model: str) -> str:
@@ -190,18 +192,47 @@ def normalise_model(spec_model: str) -> str:
     >>> normalise_model("1.5 P"), normalise_model("FS40 1")
     ('1.5p', 'fs40-1')
     """
+    # Fast paths for what most models look like once folded: ASCII, maybe after a label or before a "型". Each
+    # gives what _normalise_model_fully gives: the tests compare them on arbitrary and on targeted text.
     if spec_model.isascii():
         text = spec_model.lower()
-        if text.isalnum():
-            return text
-        # Without a label, a "*" or a gap between two numbers, every ASCII formatting character simply goes.
-        if "model" not in text and "*" not in text and _ASCII_NUMBER_GAP.search(text) is None:
-            return text.translate(_ASCII_FORMATTING)
-    return _normalise_model_fully(spec_model)
+        if "model" in text:
+            text = _without_label(text)
+        return _normalise_ascii_model(text)
+    text = _without_label(_fold(spec_model).strip())
+    suffix = text.endswith("型")
+    body = text[:-1] if suffix else text
+    if not body.isascii():
+        # Any other dash or punctuation formats a model as "-" does (a run of them between digits reads "-").
+        body = _NON_ASCII_SEPARATORS.sub("-", body)
+        if not body.isascii():
+            return _normalise_model_fully(spec_model)
+    model = _normalise_ascii_model(body)
+    if suffix and not (model and (model[-1].isalnum() or model[-1] == "+")):
+        return model + "型"
+    return model
+
+
+def _without_label(text: str) -> str:
+    """``text`` without a leading ``型号``/``Model No.`` label, if something follows the label."""
+    label = _MODEL_LABEL.match(text)
+    if label is not None and _WORD_CHAR.search(text, label.end()) is not None:
+        return text[label.end() :]
+    return text
+
+
+def _normalise_ascii_model(text: str) -> str:
+    """The model in lower-case ASCII ``text`` that holds no label: formatting dropped, decimals and gaps kept."""
+    if text.isalnum():
+        return text
+    # Without a "*" or a gap between two numbers, every formatting character simply goes.
+    if "*" not in text and _ASCII_NUMBER_GAP.search(text) is None:
+        return text.encode("ascii").translate(None, _ASCII_FORMATTING).decode("ascii")
+    return _join_model_pieces(_DIMENSION_SIGN.sub("x", text.strip()))
 
 
 def _normalise_model_fully(spec_model: str) -> str:
-    """:func:`normalise_model` without its ASCII shortcut (kept separate so tests can compare the two)."""
+    """:func:`normalise_model` without its shortcuts: the reference the tests hold the shortcuts to."""
     text = _fold(spec_model).strip()
     label = _MODEL_LABEL.match(text)
     if label is not None and _WORD_CHAR.search(text, label.end()) is not None:
@@ -263,36 +294,35 @@ def _brand_forms(trademark: str) -> tuple[str, frozenset[str]]:
     return whole, frozenset()
 
 
-def _title_models(title: str) -> frozenset[str]:
+def _title_models(title: str, normalise: Callable[[str], str] = normalise_model) -> set[str]:
     """Normalised models found in a title: whole Latin tokens with a letter and a digit, edition words glued."""
-    tokens = _TITLE_TOKEN.findall(_fold(title))
-    return frozenset(
-        normalise_model(token)
-        for token in tokens
-        if _HAS_DIGIT.search(token) is not None and _HAS_LETTER.search(token) is not None
-    )
+    return {
+        normalise(token)
+        for token in _TITLE_TOKEN.findall(_fold(title))
+        if not _DIGITS.isdisjoint(token) and not _LETTERS.isdisjoint(token)
+    }
 
 
-class _Group:
-    """The listings of one (canonical brands, normalised model), by how their trademark and model are written.
-
-    Each ``spellings`` list only grows between sweeps: a listing belongs to it while the matcher's
-    ``where[listing_id] is`` that list; entries of removed or re-added listings are skipped, later swept away.
-    A listing whose model is a placeholder gets a group of its own, indexed by the models in its title.
-    """
-
-    __slots__ = ("from_title", "keys", "spellings")
-
-    def __init__(self, keys: tuple[tuple[str, str], ...], *, from_title: bool) -> None:
-        self.keys = keys
-        self.from_title = from_title
-        self.spellings: dict[tuple[str, str], list[str]] = {}
-
-
-_NO_MODELS: Final[Mapping[str, list[str]]] = {}
+# A listing id moved here has been removed: no list of listing ids is this one.
+_REMOVED: Final[list[str]] = []
+# The table's entry for a spelling whose model is blank: its listings are indexed one by one by title.
+_BLANK: Final[list[str]] = []
+_LISTING_ID: Final = itemgetter(0)
+_SPELLING: Final = itemgetter(1, 2)
+_WRITTEN_TRADEMARK: Final = itemgetter(0)
+_WRITTEN_MODEL: Final = itemgetter(1)
 
 # Swept when stale entries outnumber live listings (and at least this many): amortised O(1) per change.
 _COMPACT_AT_LEAST: Final = 4096
+
+
+def _refuse(listing_id: object, trademark: object, spec_model: object, title: object) -> NoReturn:
+    """Raise the ``TypeError`` for a row whose fields are not strings (a title may be ``None``)."""
+    raise TypeError(
+        "a listing is (listing_id: str, trademark: str, spec_model: str, title: str | None), got "
+        f"({type(listing_id).__name__}, {type(trademark).__name__}, {type(spec_model).__name__}, "
+        f"{type(title).__name__})"
+    )
 
 
 class ListingMatcher:
@@ -300,24 +330,36 @@ class ListingMatcher:
 
     ``aliases`` maps a brand to its other names (``{"美的": ["Midea"], "格力": ["GREE"]}``); names are compared
     after :func:`normalise_brand`, and a name may belong to one brand only (``ValueError`` otherwise). The module
-    docstring states the matching rules. Adding is amortised O(1): normalisation runs once per distinct
-    trademark and per distinct spec/model as written, and is cached; :meth:`match` costs O(number of matches).
-    Not thread-safe: guard a shared matcher with a lock.
+    docstring states the matching rules.
+
+    Adding a listing is amortised O(1): one look-up of its trademark and spec/model as written, one append and one
+    set insert of its id. Normalisation runs once per distinct trademark and per distinct spec/model (and on the
+    title of each listing whose model is blank). :meth:`remove` is O(1); :meth:`match` costs O(matches + the
+    brand's trademarks × the model's spellings), a few dozen look-ups. Not thread-safe: guard a shared matcher with
+    a lock.
     """
 
     def __init__(self, aliases: Mapping[str, Iterable[str]] | None = None) -> None:
         self._canonical: dict[str, str] = {}
         for brand, others in (aliases or {}).items():
             self._add_alias_group(brand, [others] if isinstance(others, str) else list(others))
-        # trademark as written → spec/model as written → the listing ids of that spelling (the hot path's look-ups)
-        self._table: dict[str, dict[str, list[str]]] = {}
-        # listing id → the spelling list it belongs to now
-        self._where: dict[str, list[str]] = {}
+        # (trademark, spec/model) as written → the ids of the listings written so (_BLANK for a blank model)
+        self._table: dict[tuple[str, str], list[str]] = {}
+        self._held: set[str] = set()
+        # Listing id → the list it now belongs to, for the ids removed or added again since the last sweep. An id
+        # not in here sits in exactly one list, where it is live: the common case needs no per-listing map.
+        self._moved: dict[str, list[str]] = {}
         self._stale = 0
-        self._groups: dict[tuple[tuple[str, ...], str], _Group] = {}
-        self._title_groups: list[_Group] = []
-        self._model_index: dict[tuple[str, str], list[_Group]] = {}
-        self._title_index: dict[tuple[str, str], list[_Group]] = {}
+        # What each trademark and spec/model written in the table stands for, and the reverse: an order for
+        # (brand, model) reaches the table's spellings (trademark of the brand, spec/model of the model). Work per
+        # distinct trademark and spec/model, none per spelling, and matching stays a handful of look-ups.
+        self._trademarks: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {}
+        self._by_brand: dict[str, list[str]] = {}
+        self._models: dict[str, str] = {}
+        self._by_model: dict[str, list[str]] = {}
+        # (canonical brand, model named in the title) → one single-id list per listing whose model field is blank
+        self._title_index: dict[tuple[str, str], list[list[str]]] = {}
+        # Bounded caches for what orders and titles bring, which need not be held
         self._brand_cache: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {}
         self._model_cache: dict[str, str] = {}
 
@@ -336,187 +378,201 @@ class ListingMatcher:
 
     def __len__(self) -> int:
         """Number of listings held."""
-        return len(self._where)
+        return len(self._held)
 
     def __contains__(self, listing_id: object) -> bool:
         """Whether a listing with this id is held."""
-        return listing_id in self._where
+        return listing_id in self._held
 
     def add(self, listing_id: str, *, trademark: str, spec_model: str, title: str | None = None) -> None:
         """Index one listing; adding an id that is already held replaces that listing."""
-        self.add_many(((listing_id, trademark, spec_model, title),))
+        self._add(((listing_id, trademark, spec_model, title),))
+        self._compact_if_due()
 
     def add_many(self, listings: Iterable[tuple[str, str, str, str | None]]) -> None:
         """Index many listings given as :class:`ListingRecord` or ``(id, trademark, spec_model, title)`` tuples.
 
-        An id already held (or repeated within ``listings``) is replaced by its latest data.
+        An id already held (or repeated within ``listings``) is replaced by its latest data. Rows are taken in
+        order: a row refused with ``TypeError`` or ``ValueError`` stops the batch, the rows before it stay added.
+        A title is read only when the row's model is blank.
         """
-        table_get = self._table.get
-        where = self._where
-        add_slowly = self._add_slowly
-        held_before = len(where)
-        count = 0
-        try:
-            # The hot path is two look-ups of strings as written and two stores; the rest waits for a new spelling.
-            for listing_id, trademark, spec_model, title in listings:
-                count += 1
-                models = table_get(trademark)
-                if models is not None:
-                    ids = models.get(spec_model)
-                    if ids is not None:
-                        ids.append(listing_id)
-                        where[listing_id] = ids
-                        continue
-                add_slowly(listing_id, trademark, spec_model, title)
-        finally:
-            # Every add of an id already held leaves one stale entry behind; a row refused with TypeError is
-            # counted too, which is safe: matching trusts the lists only while the count is zero.
-            self._stale += count - (len(where) - held_before)
+        batch: list[tuple[str, str, str, str | None]] | tuple[tuple[str, str, str, str | None], ...]
+        if type(listings) is list or type(listings) is tuple:
+            batch = listings
+        else:
+            batch = []
+            try:
+                batch.extend(listings)
+            except BaseException:
+                # The iterable itself failed: what it yielded before stays added, as if added row by row.
+                self._add(batch)
+                raise
+        self._add(batch)
         self._compact_if_due()
 
-    def _add_slowly(self, listing_id: str, trademark: str, spec_model: str, title: str | None) -> None:
-        """Add a listing whose trademark and spec/model are written in a new way, or whose model is a placeholder."""
+    def _add(self, rows: Sequence[tuple[str, str, str, str | None]]) -> None:
+        """Add listings in order; a refused row raises, the rows before it stay added."""
+        table_get = self._table.get
+        blank: list[tuple[int, list[str]]] = []
+        done = 0
+        try:
+            # The hot loop: per row one look-up of the spelling as written and one append (ids are noted after).
+            for done, (listing_id, trademark, spec_model, title) in enumerate(rows):
+                ids = table_get((trademark, spec_model))
+                if ids is None or type(listing_id) is not str:
+                    ids = self._spelling(listing_id, trademark, spec_model, title)
+                if ids is _BLANK:
+                    if not (title is None or isinstance(title, str)):
+                        _refuse(listing_id, trademark, spec_model, title)
+                    ids = self._index_title(listing_id, self._trademarks[trademark][1], title)
+                    blank.append((done, ids))
+                else:
+                    ids.append(listing_id)
+            done = len(rows)
+        finally:
+            self._settle(rows[:done] if done < len(rows) else rows, blank)
+
+    def _spelling(self, listing_id: object, trademark: object, spec_model: object, title: object) -> list[str]:
+        """Check a row, and return the list its spelling's ids go to (made for a new spelling)."""
         if not (isinstance(listing_id, str) and isinstance(trademark, str) and isinstance(spec_model, str)) or not (
             title is None or isinstance(title, str)
         ):
-            raise TypeError(
-                "a listing is (listing_id: str, trademark: str, spec_model: str, title: str | None), got "
-                f"({type(listing_id).__name__}, {type(trademark).__name__}, {type(spec_model).__name__}, "
-                f"{type(title).__name__})"
-            )
-        ids = self._table.get(trademark, _NO_MODELS).get(spec_model)
+            _refuse(listing_id, trademark, spec_model, title)
+        ids = self._table.get((trademark, spec_model))
         if ids is None:
-            ids = self._new_spelling(trademark, spec_model, title)
-        ids.append(listing_id)
-        self._where[listing_id] = ids
+            if trademark not in self._trademarks:
+                self._register_trademark(trademark)
+            model = self._models.get(spec_model)
+            if model is None:
+                model = self._register_model(spec_model)
+            # A blank model's spelling is noted as such: its listings are matched one by one through their titles.
+            ids = self._table[trademark, spec_model] = _BLANK if model in _PLACEHOLDER_MODELS else []
+        return ids
+
+    def _settle(self, rows: Sequence[tuple[str, str, str, str | None]], blank: list[tuple[int, list[str]]]) -> None:
+        """Note the ids of ``rows`` just added: earlier entries of theirs are stale, the last row of an id wins."""
+        held, moved = self._held, self._moved
+        held_before = len(held)
+        held.update(map(_LISTING_ID, rows))
+        added = len(held) - held_before
+        self._stale += len(rows) - added
+        if added < len(rows) or (moved and not moved.keys().isdisjoint(map(_LISTING_ID, rows))):
+            # Some id was held, removed or repeated: noting where each id of the batch lives is simple and right,
+            # and this costs a look-up per row only in this uncommon case.
+            lists: list[list[str]] = list(map(self._table.__getitem__, map(_SPELLING, rows)))
+            for position, entry in blank:
+                lists[position] = entry
+            moved.update(zip(map(_LISTING_ID, rows), lists, strict=True))
+
+    def _register_trademark(self, trademark: str) -> None:
+        """Note the normalised names and canonical brands of a trademark not seen before."""
+        brand = self._trademarks[trademark] = self._brand_of(trademark)
+        for canonical in brand[1]:
+            spellings = self._by_brand.get(canonical)
+            if spellings is None:
+                self._by_brand[canonical] = [trademark]
+            else:
+                spellings.append(trademark)
+
+    def _register_model(self, spec_model: str) -> str:
+        """Note and return the normalised form of a spec/model not seen before."""
+        model = self._models[spec_model] = normalise_model(spec_model)
+        if model not in _PLACEHOLDER_MODELS:
+            spellings = self._by_model.get(model)
+            if spellings is None:
+                self._by_model[model] = [spec_model]
+            else:
+                spellings.append(spec_model)
+        return model
+
+    def _index_title(self, listing_id: str, brands: tuple[str, ...], title: str | None) -> list[str]:
+        """Index a listing whose model is blank under the models its title names; return its single-id list."""
+        entry = [listing_id]
+        if title and brands:
+            index = self._title_index
+            for model in _title_models(title, self._model):
+                for brand in brands:
+                    bucket = index.get((brand, model))
+                    if bucket is None:
+                        index[brand, model] = [entry]
+                    else:
+                        bucket.append(entry)
+        return entry
+
+    def _brand_of(self, trademark: str) -> tuple[frozenset[str], tuple[str, ...]]:
+        """The normalised names a trademark carries and the canonical brands they stand for (sorted)."""
+        whole, halves = _brand_forms(trademark)
+        canonical = self._canonical
+        brands = {canonical.get(half, half) for half in halves}
+        # Halves the alias table assigns to two brands (Haier/美的) are not one brand's two names.
+        if halves and not (len(brands) == 2 and all(half in canonical for half in halves)):  # noqa: PLR2004
+            forms = halves
+        else:
+            forms = frozenset((whole,)) if whole else frozenset()
+            brands = {canonical.get(whole, whole)} if whole else set()
+        return forms, tuple(sorted(brands))
 
     def _brand(self, trademark: str) -> tuple[frozenset[str], tuple[str, ...]]:
-        """The normalised names a trademark carries and the canonical brands they stand for (sorted), cached."""
-        cached = self._brand_cache.get(trademark)
+        """:meth:`_brand_of`, from what is held or cached."""
+        cached = self._trademarks.get(trademark) or self._brand_cache.get(trademark)
         if cached is None:
             if len(self._brand_cache) >= _CACHE_LIMIT:
                 self._brand_cache.clear()
-            whole, halves = _brand_forms(trademark)
-            canonical = self._canonical
-            brands = {canonical.get(half, half) for half in halves}
-            # Halves the alias table assigns to two brands (Haier/美的) are not one brand's two names.
-            if halves and not (len(brands) == 2 and all(half in canonical for half in halves)):  # noqa: PLR2004
-                forms = halves
-            else:
-                forms = frozenset((whole,)) if whole else frozenset()
-                brands = {canonical.get(whole, whole)} if whole else set()
-            cached = (forms, tuple(sorted(brands)))
-            self._brand_cache[trademark] = cached
+            cached = self._brand_cache[trademark] = self._brand_of(trademark)
         return cached
 
     def _model(self, spec_model: str) -> str:
-        """:func:`normalise_model`, cached."""
-        cached = self._model_cache.get(spec_model)
+        """:func:`normalise_model`, from what is held or cached."""
+        cached = self._models.get(spec_model)
         if cached is None:
-            if len(self._model_cache) >= _CACHE_LIMIT:
-                self._model_cache.clear()
-            cached = normalise_model(spec_model)
-            self._model_cache[spec_model] = cached
+            cached = self._model_cache.get(spec_model)
+            if cached is None:
+                if len(self._model_cache) >= _CACHE_LIMIT:
+                    self._model_cache.clear()
+                cached = self._model_cache[spec_model] = normalise_model(spec_model)
         return cached
-
-    def _new_spelling(self, trademark: str, spec_model: str, title: str | None) -> list[str]:
-        """Register a new way of writing a trademark and a model; return its (empty) list of listing ids."""
-        brand = self._brand_cache.get(trademark)
-        if brand is None:
-            brand = self._brand(trademark)
-        model = self._model_cache.get(spec_model)
-        if model is None:
-            model = self._model(spec_model)
-        ids: list[str] = []
-        if model in _PLACEHOLDER_MODELS:
-            self._new_title_group(trademark, spec_model, title, brand[1]).spellings[trademark, spec_model] = ids
-            return ids
-        group_key = (brand[1], model)
-        group = self._groups.get(group_key)
-        if group is None:
-            keys = ((brand[1][0], model),) if len(brand[1]) == 1 else tuple([(one, model) for one in brand[1]])
-            group = self._groups[group_key] = _Group(keys, from_title=False)
-            self._index(group, self._model_index)
-        group.spellings[trademark, spec_model] = ids
-        models = self._table.get(trademark)
-        if models is None:
-            self._table[trademark] = {spec_model: ids}
-        else:
-            models[spec_model] = ids
-        return ids
-
-    def _new_title_group(self, trademark: str, spec_model: str, title: str | None, brands: tuple[str, ...]) -> _Group:
-        """A one-listing group for a listing whose model is a placeholder, indexed by the models in its title."""
-        found = sorted(_title_models(title)) if title and brands else []
-        group = _Group(tuple((brand, one) for brand in brands for one in found), from_title=True)
-        self._title_groups.append(group)
-        self._index(group, self._title_index)
-        return group
-
-    @staticmethod
-    def _index(group: _Group, index: dict[tuple[str, str], list[_Group]]) -> None:
-        """Make ``group`` reachable under each of its keys."""
-        for key in group.keys:
-            bucket = index.get(key)
-            if bucket is None:
-                index[key] = [group]
-            else:
-                bucket.append(group)
 
     def _compact_if_due(self) -> None:
         """Sweep stale entries once they outnumber the live listings."""
-        if self._stale > _COMPACT_AT_LEAST and self._stale > len(self._where):
+        if self._stale > _COMPACT_AT_LEAST and self._stale > len(self._held):
             self.compact()
 
     def compact(self) -> None:
-        """Drop the entries that removed or replaced listings left behind, and what they leave empty.
+        """Drop the entries that removed or replaced listings left behind, and what they leave unused.
 
         Runs by itself when stale entries outnumber live listings; call it to reclaim memory sooner.
         """
-        for group_key, group in list(self._groups.items()):
-            if not self._sweep(group):
-                del self._groups[group_key]
-                self._unindex(group, self._model_index)
-        kept: list[_Group] = []
-        for group in self._title_groups:
-            if self._sweep(group):
-                kept.append(group)
-            else:
-                self._unindex(group, self._title_index)
-        self._title_groups = kept
-        self._stale = 0
-
-    def _sweep(self, group: _Group) -> bool:
-        """Keep only the live, distinct ids of each spelling; drop empty spellings; return whether any is left."""
-        where_get = self._where.get
-        for spelling, ids in list(group.spellings.items()):
-            # dict.fromkeys drops the duplicate an id re-added to its own spelling leaves.
-            ids[:] = dict.fromkeys(listing_id for listing_id in ids if where_get(listing_id) is ids)
-            if ids:
+        where = self._moved.get
+        table = self._table
+        for spelling, ids in list(table.items()):
+            if ids is _BLANK:
+                del table[spelling]
                 continue
-            del group.spellings[spelling]
-            trademark, spec_model = spelling
-            models = self._table.get(trademark)
-            if models is not None and models.get(spec_model) is ids:
-                del models[spec_model]
-                if not models:
-                    del self._table[trademark]
-        return bool(group.spellings)
-
-    @staticmethod
-    def _unindex(group: _Group, index: dict[tuple[str, str], list[_Group]]) -> None:
-        """Make ``group`` unreachable (by identity)."""
-        for key in group.keys:
-            bucket = [other for other in index[key] if other is not group]
-            if bucket:
-                index[key] = bucket
+            # dict.fromkeys drops the duplicate an id re-added to its own spelling leaves.
+            ids[:] = dict.fromkeys(listing_id for listing_id in ids if where(listing_id, ids) is ids)
+            if not ids:
+                del table[spelling]
+        for key, entries in list(self._title_index.items()):
+            kept = [entry for entry in entries if where(entry[0], entry) is entry]
+            if kept:
+                self._title_index[key] = kept
             else:
-                del index[key]
+                del self._title_index[key]
+        # Trademarks and spec/models no spelling uses any more are forgotten (they come back if written again).
+        trademarks, spec_models = set(map(_WRITTEN_TRADEMARK, table)), set(map(_WRITTEN_MODEL, table))
+        self._trademarks = {name: brand for name, brand in self._trademarks.items() if name in trademarks}
+        self._by_brand = _kept(self._by_brand, trademarks)
+        self._models = {name: model for name, model in self._models.items() if name in spec_models}
+        self._by_model = _kept(self._by_model, spec_models)
+        self._moved.clear()
+        self._stale = 0
 
     def remove(self, listing_id: str) -> bool:
         """Forget a listing; return whether it was held."""
-        if self._where.pop(listing_id, None) is None:
+        if listing_id not in self._held:
             return False
+        self._held.remove(listing_id)
+        self._moved[listing_id] = _REMOVED
         self._stale += 1
         self._compact_if_due()
         return True
@@ -540,42 +596,75 @@ class ListingMatcher:
         model = self._model(spec_model)
         if model in _PLACEHOLDER_MODELS:
             raise ValueError(f"order spec/model {spec_model!r} names no model")
-        found: dict[MatchRule, list[str]] = {}
-        for group in self._reachable(self._model_index, brands, model):
-            for (written_trademark, written_model), ids in group.spellings.items():
-                if written_trademark == trademark and written_model == spec_model:
-                    rule = MatchRule.EXACT
-                elif not forms.isdisjoint(self._brand(written_trademark)[0]):
-                    rule = MatchRule.NORMALISED
-                else:
-                    rule = MatchRule.ALIAS
-                found.setdefault(rule, []).extend(self._live(ids))
-        for group in self._reachable(self._title_index, brands, model):
-            for ids in group.spellings.values():
-                found.setdefault(MatchRule.MODEL_IN_TITLE, []).extend(self._live(ids))
+        found = self._found_by_spelling(trademark, spec_model, forms, brands, model)
+        entries = [entry for brand in brands for entry in self._title_index.get((brand, model), ())]
+        if entries:
+            where = self._moved.get
+            # dict.fromkeys: a listing indexed under two of the order's brands (a bilingual trademark) counts once.
+            found[MatchRule.MODEL_IN_TITLE] = list(
+                dict.fromkeys(entry[0] for entry in entries if where(entry[0], entry) is entry)
+            )
         if len(found) == 1:
             ((rule, listing_ids),) = found.items()
             listing_ids.sort()
             return list(map(ListingMatch, listing_ids, repeat(rule)))
-        matches = [ListingMatch(listing_id, rule) for rule, listing_ids in found.items() for listing_id in listing_ids]
+        matches: list[ListingMatch] = []
+        for rule, listing_ids in found.items():
+            matches.extend(map(ListingMatch, listing_ids, repeat(rule)))
         matches.sort(key=_BY_LISTING_ID)
         return matches
 
-    @staticmethod
-    def _reachable(index: dict[tuple[str, str], list[_Group]], brands: tuple[str, ...], model: str) -> list[_Group]:
-        """The groups indexed under any of ``brands`` with ``model``, each once."""
+    def _found_by_spelling(
+        self, trademark: str, spec_model: str, forms: frozenset[str], brands: tuple[str, ...], model: str
+    ) -> dict[MatchRule, list[str]]:
+        """The ids of the listings whose spelling reaches the order, by rule (fresh lists, free to sort)."""
+        found: dict[MatchRule, list[str]] = {}
+        spec_models = self._by_model.get(model)
+        if not spec_models:
+            return found
+        by_brand = self._by_brand
         if len(brands) == 1:
-            return index.get((brands[0], model), [])
-        # A group indexed under two of the order's brands (a bilingual trademark) is read once.
-        return list({id(group): group for brand in brands for group in index.get((brand, model), ())}.values())
+            trademarks: Iterable[str] = by_brand.get(brands[0], ())
+        else:
+            # A trademark of two of the order's brands (a bilingual one) is read once.
+            trademarks = dict.fromkeys(name for brand in brands for name in by_brand.get(brand, ()))
+        # Every (trademark of the brand, spelling of the model) pair is looked up at C speed; few are held.
+        spellings = list(product(trademarks, spec_models))
+        lists = list(map(self._table.get, spellings))
+        registered, moved = self._trademarks, self._moved
+        for (written_trademark, written_model), held in compress(zip(spellings, lists, strict=True), lists):
+            if written_model == spec_model and written_trademark == trademark:
+                rule = MatchRule.EXACT
+            elif forms.isdisjoint(registered[written_trademark][0]):
+                rule = MatchRule.ALIAS
+            else:
+                rule = MatchRule.NORMALISED
+            ids = self._live(cast("list[str]", held)) if moved else cast("list[str]", held)
+            listing_ids = found.get(rule)
+            if listing_ids is None:
+                found[rule] = ids if moved else ids[:]
+            else:
+                listing_ids.extend(ids)
+        return found
 
     def _live(self, ids: list[str]) -> list[str]:
-        """The ids in a spelling list that still belong to it, once each (all of them while nothing is stale)."""
-        if not self._stale:
+        """The ids in a spelling list that still belong to it, once each (all of them while nothing moved)."""
+        moved = self._moved
+        if not moved:
             return ids
-        where_get = self._where.get
+        where = moved.get
         # dict.fromkeys drops the duplicate an id re-added to its own spelling leaves.
-        return list(dict.fromkeys(listing_id for listing_id in ids if where_get(listing_id) is ids))
+        return list(dict.fromkeys(listing_id for listing_id in ids if where(listing_id, ids) is ids))
+
+
+def _kept(spellings: dict[str, list[str]], used: set[str]) -> dict[str, list[str]]:
+    """``spellings`` without the names not in ``used``, and without the keys that leaves with none."""
+    kept: dict[str, list[str]] = {}
+    for key, names in spellings.items():
+        names_kept = [name for name in names if name in used]
+        if names_kept:
+            kept[key] = names_kept
+    return kept
 
 
 _BY_LISTING_ID: Final = attrgetter("listing_id")
