@@ -10,7 +10,7 @@ export UV_LINK_MODE := copy
 VENV_STAMP := .venv/.spotcheck-synced
 MEMBERS := schemas sdk adapters gateway
 
-.PHONY: setup serve test lint typecheck unit schemas bench demo clean browser-deps
+.PHONY: setup serve test lint typecheck unit schemas bench bench-smoke demo clean browser-deps
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -55,6 +55,9 @@ schemas: $(VENV_STAMP) ## regenerate the committed JSON Schema and AsyncAPI file
 
 bench: $(VENV_STAMP)
 	.venv/bin/python bench/run.py --quick
+
+bench-smoke: $(VENV_STAMP) ## every benchmark script end to end at a tiny size
+	.venv/bin/pytest tests/bench -m bench_smoke -p no:xdist
 
 clean:
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache

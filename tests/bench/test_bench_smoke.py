@@ -92,7 +92,8 @@ class Runs:
         for process in self.processes.values():
             if process.poll() is None:
                 process.kill()
-                process.communicate()
+            # communicate() also closes the pipes; a finished process's pipes would otherwise leak.
+            process.communicate()
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +121,7 @@ def assert_finished(name: str, run: Finished) -> None:
         assert row["ours"] > 0 or row["unit"] == "ms", row
 
 
+@pytest.mark.bench_smoke
 def test_fanout_smoke(runs: Runs) -> None:
     run = runs.wait("fanout")
     assert_finished("fanout", run)
@@ -132,6 +134,7 @@ def test_fanout_smoke(runs: Runs) -> None:
     assert "faster transport (HTTP client alone):" in run.stdout
 
 
+@pytest.mark.bench_smoke
 def test_latency_smoke(runs: Runs) -> None:
     run = runs.wait("latency")
     assert_finished("latency", run)
@@ -139,6 +142,7 @@ def test_latency_smoke(runs: Runs) -> None:
     assert len(run.result["details"]["ours"]) == 5  # type: ignore[index]
 
 
+@pytest.mark.bench_smoke
 def test_intake_smoke(runs: Runs) -> None:
     run = runs.wait("intake")
     assert_finished("intake", run)
@@ -148,6 +152,7 @@ def test_intake_smoke(runs: Runs) -> None:
     assert run.result["details"]["sqlite"]["ours"]["errors"] == 0  # type: ignore[index]
 
 
+@pytest.mark.bench_smoke
 @pytest.mark.postgres
 async def test_workers_smoke(
     runs: Runs, fresh_postgres: Callable[[], contextlib.AbstractAsyncContextManager[str]]
