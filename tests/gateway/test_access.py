@@ -35,6 +35,21 @@ async def test_missing_malformed_and_unknown_tokens_answer_401(gateway: Any) -> 
         assert response.headers["www-authenticate"].startswith("Bearer")
 
 
+async def test_refused_requests_give_their_database_connection_back(gateway: Any) -> None:
+    # A dependency that fails after the session was opened (the principal: 401) must not strand the session's
+    # connection: a stream of bad tokens would otherwise drain the pool until the garbage collector ran.
+    gw = gateway
+    pool = gw.client.app.state.runtime.engine.pool
+    zj = await gw.authority("330000", "浙江省市场监督管理局", scopes=("read",))
+    for _ in range(30):
+        assert (await gw.client.get("/v1/cases", headers={"authorization": "Bearer sct_nope_nope"})).status_code == 401
+        assert pool.checkedout() == 0
+    assert (await gw.client.post("/v1/authorities", json={}, headers=gw.auth(zj))).status_code in {400, 403}
+    assert pool.checkedout() == 0
+    assert (await gw.client.get("/v1/cases", headers=gw.auth(zj))).status_code == 200
+    assert pool.checkedout() == 0
+
+
 async def test_tokens_are_stored_hashed_and_revocation_and_expiry_hold(gateway: Any) -> None:
     gw = gateway
     token = await gw.authority("330000", "浙江省市场监督管理局")

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncGenerator
 
 import structlog
-from litestar import Litestar, Response, get
+from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.api.examples import polish_openapi
-from spotcheck.gateway.middleware import RequestContextMiddleware
+from spotcheck.gateway.middleware import SESSION_STATE_KEY, RequestContextMiddleware
 from spotcheck.gateway.observability import Metrics, configure_logging
 from spotcheck.gateway.problems import ProblemError, exception_handlers
 from spotcheck.gateway.runtime import Runtime
@@ -55,11 +55,21 @@ async def metrics(state: State) -> Response[bytes]:
     return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-async def provide_session(state: State) -> AsyncGenerator[AsyncSession, None]:
-    """One database session per request; uncommitted work is rolled back when the handler ends."""
-    runtime: Runtime = state.runtime
-    async with runtime.sessions() as session:
+async def provide_session(request: Request[object, object, State]) -> AsyncGenerator[AsyncSession, None]:
+    """One database session per request; uncommitted work is rolled back when the handler ends.
+
+    The session is also parked in the ASGI scope: Litestar skips a generator dependency's clean-up when a
+    sibling dependency fails after it started (the principal answering 401), and the request middleware then
+    closes what was left, so that no refused request keeps a pooled connection until the garbage collector runs.
+    """
+    runtime: Runtime = request.app.state.runtime
+    session = runtime.sessions()
+    request.scope.setdefault("state", {})[SESSION_STATE_KEY] = session
+    try:
         yield session
+    finally:
+        request.scope["state"].pop(SESSION_STATE_KEY, None)
+        await session.close()
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Litestar:

@@ -12,7 +12,10 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from spotcheck.gateway.store.types import new_id
 
-__all__ = ["RequestContextMiddleware"]
+__all__ = ["SESSION_STATE_KEY", "RequestContextMiddleware"]
+
+SESSION_STATE_KEY = "spotcheck.db_session"
+"""Where the request's database session waits in ``scope["state"]`` until its dependency closes it."""
 
 _log = structlog.get_logger("spotcheck.gateway.http")
 _MAX_INCOMING_ID = 128
@@ -42,6 +45,10 @@ class RequestContextMiddleware(ASGIMiddleware):
         try:
             await next_app(scope, receive, send_with_id)
         finally:
+            stranded = scope.get("state", {}).pop(SESSION_STATE_KEY, None)
+            if stranded is not None:
+                # A dependency failed after the session opened and Litestar skipped its clean-up.
+                await stranded.close()
             elapsed = time.perf_counter() - started
             route = _route_of(scope)
             app_state: Any = scope["app"].state
