@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from spotcheck.gateway.audit import verify_chain
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.settings import Settings
-from spotcheck.gateway.store.models import DeliveryAttempt, OperationalEvent, OutboundMessage, Platform
+from spotcheck.gateway.store.models import AuditRecord, DeliveryAttempt, OperationalEvent, OutboundMessage, Platform
 from spotcheck.gateway.store.types import utcnow
 from spotcheck.gateway.worker import DeliveryWorker, next_retry_delay, smtp_config_from_url
 
@@ -108,6 +109,39 @@ async def test_flaky_receiver_gets_every_message_once_after_dedupe(gateway: Any,
     assert failed is not None
     assert attempts == len(ids) + failed
     assert failed > 0
+
+
+@pytest.mark.postgres
+async def test_outcomes_finishing_together_share_one_commit_and_keep_the_chain(gateway: Any, receiver: Any) -> None:
+    platform_id = await gateway.receiver_platform(receiver)
+    ids = await gateway.enqueue_raw(platform_id, 40)
+    receiver.latency_s = 0.02  # deliveries overlap, so their outcomes queue behind one write
+    runtime = Runtime(_worker_settings(gateway, worker_concurrency=16, endpoint_rate_per_s=1e6))
+    worker = DeliveryWorker(runtime)
+    try:
+        claimed = await worker.run_once()
+        while claimed:
+            claimed = await worker.run_once()
+    finally:
+        await worker.aclose()
+        await runtime.stop()
+    assert set(receiver.accepted) == set(ids)
+    assert worker.delivered == len(ids)
+    async with gateway.sessions() as session:
+        assert (await _statuses(gateway))["delivered"] == len(ids)
+        attempts = (await session.scalars(select(DeliveryAttempt.message_id))).all()
+        assert sorted(attempts) == sorted(ids)  # one attempt row each, none lost in a batch
+        delivered = (
+            await session.execute(
+                select(AuditRecord.subject, AuditRecord.at).where(AuditRecord.action == "message.delivered")
+            )
+        ).all()
+        assert sorted(subject for subject, _ in delivered) == sorted(ids)
+        # A batch shares its commit time: far fewer commits than messages.
+        assert len({at for _, at in delivered}) < len(ids) // 2
+        checked, broken = await verify_chain(session)
+    assert broken is None
+    assert checked >= len(ids)
 
 
 @pytest.mark.postgres

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spotcheck.gateway.store.models import AuditRecord
 from spotcheck.gateway.store.types import utcnow
 
-__all__ = ["GENESIS", "ChainBreak", "append_audit", "record_hash", "verify_chain"]
+__all__ = [
+    "GENESIS",
+    "AuditEntry",
+    "ChainBreak",
+    "append_audit",
+    "append_audit_many",
+    "record_hash",
+    "verify_chain",
+]
 
 GENESIS = "0" * 64
 _LOCK_KEY = 0x5C0A_0D17  # one PostgreSQL advisory lock serialises appends across replicas
@@ -37,28 +45,53 @@ def record_hash(prev_hash: str, at: datetime, actor: str, action: str, subject: 
     return hashlib.sha256(payload).hexdigest()
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """One record to append: who did what to which subject, with details."""
+
+    actor: str
+    action: str
+    subject: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
 async def append_audit(
     session: AsyncSession, *, actor: str, action: str, subject: str, detail: dict[str, Any] | None = None
 ) -> AuditRecord:
     """Append one record in the caller's transaction, so it commits or vanishes with the change it describes."""
+    (record,) = await append_audit_many(session, [AuditEntry(actor, action, subject, detail or {})])
+    return record
+
+
+async def append_audit_many(session: AsyncSession, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
+    """Append several records, chained in order, in the caller's transaction.
+
+    One look-up of the chain's head and one insert for the lot: the delivery worker records a whole batch of
+    outcomes this way instead of paying a round trip per record.
+    """
+    if not entries:
+        return []
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
     prev = await session.scalar(select(AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1))
     prev_hash = prev or GENESIS
     at = utcnow()
-    body = detail or {}
-    record = AuditRecord(
-        at=at,
-        actor=actor,
-        action=action,
-        subject=subject,
-        detail=body,
-        prev_hash=prev_hash,
-        hash=record_hash(prev_hash, at, actor, action, subject, body),
-    )
-    session.add(record)
+    records: list[AuditRecord] = []
+    for entry in entries:
+        record = AuditRecord(
+            at=at,
+            actor=entry.actor,
+            action=entry.action,
+            subject=entry.subject,
+            detail=entry.detail,
+            prev_hash=prev_hash,
+            hash=record_hash(prev_hash, at, entry.actor, entry.action, entry.subject, entry.detail),
+        )
+        records.append(record)
+        prev_hash = record.hash
+    session.add_all(records)
     await session.flush()
-    return record
+    return records
 
 
 @dataclass(frozen=True)

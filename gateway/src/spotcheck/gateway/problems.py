@@ -11,6 +11,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 __all__ = ["FieldError", "Problem", "ProblemError", "exception_handlers"]
 
@@ -219,6 +220,7 @@ exception_handlers: dict[type[Exception] | int, Any] = {
     UnicodeDecodeError: _handle_undecodable,
     RecursionError: _handle_undecodable,
     DBAPIError: _handle_database,
+    PoolTimeoutError: _handle_database,  # every connection busy for pool_timeout: overloaded, retry later
     OSError: _handle_database,
     Exception: _handle_unexpected,
 }

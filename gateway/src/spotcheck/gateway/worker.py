@@ -42,7 +42,7 @@ from spotcheck.adapters import (
     load_adapter,
     make_http_client,
 )
-from spotcheck.gateway.audit import append_audit
+from spotcheck.gateway.audit import AuditEntry, append_audit_many
 from spotcheck.gateway.outbox import NOTIFY_CHANNEL
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.models import (
@@ -132,6 +132,16 @@ class _Bucket:
 
 
 @dataclass(frozen=True)
+class _PendingRecord:
+    """An outcome waiting for the group commit; ``written`` resolves once it is durable."""
+
+    item: _Claimed
+    outcome: DeliveryOutcome
+    started: datetime
+    written: asyncio.Future[None]
+
+
+@dataclass(frozen=True)
 class _Claimed:
     id: str
     case_id: str | None
@@ -174,6 +184,8 @@ class DeliveryWorker:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._semaphore = asyncio.Semaphore(self.settings.worker_concurrency)
         self._last_sweep = 0.0
+        self._records: list[_PendingRecord] = []
+        self._recorder: asyncio.Task[None] | None = None
         self.delivered = 0
 
     @property
@@ -302,6 +314,9 @@ class DeliveryWorker:
         """Wait for deliveries in flight."""
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
+        if self._recorder is not None:
+            # Outcomes whose deliveries were cancelled are still written: the platform has the message.
+            await asyncio.gather(self._recorder, return_exceptions=True)
 
     async def aclose(self) -> None:
         """Close adapters and the shared HTTP client."""
@@ -411,9 +426,98 @@ class DeliveryWorker:
             circuit.failures = 0
 
     async def _record(self, item: _Claimed, outcome: DeliveryOutcome, started: datetime) -> None:
-        attempts = item.attempt_count + 1
+        """Make the outcome durable; returns once it is committed.
+
+        Group commit: outcomes that finish while a write is under way wait for the next one and share its
+        transaction, so a busy worker pays one commit, one chain-head look-up and one insert per batch instead
+        of per message (each round trip to the store costs far more than the work itself).
+        """
+        pending = _PendingRecord(item, outcome, started, asyncio.get_running_loop().create_future())
+        self._records.append(pending)
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._write_pending(), name="spotcheck-worker-records")
+        await pending.written
+
+    async def _write_pending(self) -> None:
+        while self._records:
+            batch, self._records = self._records, []
+            try:
+                await self._write_records(batch)
+            except BaseException as exc:
+                for pending in batch:
+                    if not pending.written.done():
+                        pending.written.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
+                if not isinstance(exc, Exception):
+                    raise
+            else:
+                for pending in batch:
+                    if not pending.written.done():
+                        pending.written.set_result(None)
+
+    async def _write_records(self, batch: list[_PendingRecord]) -> None:
         now = utcnow()
-        self.runtime.metrics.deliveries.labels(outcome.status).inc()
+        audit: list[AuditEntry] = []
+        for pending in batch:
+            self.runtime.metrics.deliveries.labels(pending.outcome.status).inc()
+        async with self.runtime.sessions() as session, session.begin():
+            session.add_all(
+                DeliveryAttempt(
+                    message_id=p.item.id,
+                    attempt=p.item.attempt_count + 1,
+                    worker=self.worker_id,
+                    started_at=p.started,
+                    latency_ms=round(p.outcome.latency_ms),
+                    outcome=p.outcome.status,
+                    http_status=p.outcome.http_status,
+                    response_excerpt=p.outcome.response_excerpt or None,
+                    error=(p.outcome.error or "")[:_ERROR_CHARS] or None,
+                )
+                for p in batch
+            )
+            delivered = {p.item.id: p for p in batch if p.outcome.status == "delivered"}
+            if delivered:
+                # A success counts even if our lease lapsed meanwhile; only never undo a delivered message.
+                updated = await session.scalars(
+                    update(OutboundMessage)
+                    .where(OutboundMessage.id.in_(delivered), OutboundMessage.status != "delivered")
+                    .values(
+                        status="delivered",
+                        delivered_at=now,
+                        attempt_count=OutboundMessage.attempt_count + 1,
+                        last_status="delivered",
+                        last_error=None,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                    )
+                    .returning(OutboundMessage.id)
+                    .execution_options(synchronize_session=False)
+                )
+                for message_id in sorted(updated.all()):
+                    outcome = delivered[message_id].outcome
+                    audit.append(
+                        AuditEntry(
+                            f"worker:{self.worker_id}",
+                            "message.delivered",
+                            message_id,
+                            {
+                                "attempt": delivered[message_id].item.attempt_count + 1,
+                                "http": outcome.http_status,
+                                "ref": outcome.remote_reference,
+                            },
+                        )
+                    )
+                    self.delivered += 1
+            for pending in batch:
+                if pending.outcome.status != "delivered":
+                    await self._record_failure(session, pending, now, audit)
+            await append_audit_many(session, audit)
+
+    async def _record_failure(
+        self, session: AsyncSession, pending: _PendingRecord, now: datetime, audit: list[AuditEntry]
+    ) -> None:
+        """Schedule the retry, or dead-letter (and maybe disable the endpoint), for one failed attempt."""
+        item, outcome = pending.item, pending.outcome
+        attempts = item.attempt_count + 1
         values: dict[str, Any] = {
             "attempt_count": attempts,
             "last_status": outcome.status,
@@ -422,13 +526,9 @@ class DeliveryWorker:
             "lease_expires_at": None,
         }
         events: list[tuple[str, dict[str, Any]]] = []
-        disable_platform = False
-        if outcome.status == "delivered":
-            values.update(status="delivered", delivered_at=now)
-        elif outcome.status in {"gone", "rejected"}:
+        if outcome.status in {"gone", "rejected"}:
             values.update(status="dead")
             events.append((f"delivery.{outcome.status}", {"error": values["last_error"], "http": outcome.http_status}))
-            disable_platform = outcome.status == "gone" and item.recipient_kind == "platform"
         else:
             delay = next_retry_delay(attempts, self.settings.retry_schedule, self.settings.retry_jitter, rng=self._rng)
             if outcome.status == "throttled" and outcome.retry_after is not None and delay is not None:
@@ -438,48 +538,24 @@ class DeliveryWorker:
                 events.append(("delivery.exhausted", {"attempts": attempts, "error": values["last_error"]}))
             else:
                 values.update(status="pending", next_attempt_at=now + timedelta(seconds=delay))
-        async with self.runtime.sessions() as session, session.begin():
-            if outcome.status == "delivered":
-                # A success counts even if our lease lapsed meanwhile; only never undo a delivered message.
-                guard = OutboundMessage.status != "delivered"
-            else:
-                guard = and_(OutboundMessage.status == "delivering", OutboundMessage.lease_owner == self.worker_id)
-            result = await session.execute(
-                update(OutboundMessage)
-                .where(OutboundMessage.id == item.id, guard)
-                .values(**values)
-                .execution_options(synchronize_session=False)
+        result = await session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == item.id,
+                OutboundMessage.status == "delivering",
+                OutboundMessage.lease_owner == self.worker_id,
             )
-            session.add(
-                DeliveryAttempt(
-                    message_id=item.id,
-                    attempt=attempts,
-                    worker=self.worker_id,
-                    started_at=started,
-                    latency_ms=round(outcome.latency_ms),
-                    outcome=outcome.status,
-                    http_status=outcome.http_status,
-                    response_excerpt=outcome.response_excerpt or None,
-                    error=values["last_error"],
-                )
-            )
-            if result.rowcount == 0:  # type: ignore[attr-defined]
-                return
-            if outcome.status == "delivered":
-                await append_audit(
-                    session,
-                    actor=f"worker:{self.worker_id}",
-                    action="message.delivered",
-                    subject=item.id,
-                    detail={"attempt": attempts, "http": outcome.http_status, "ref": outcome.remote_reference},
-                )
-                self.delivered += 1
-            for kind, detail in events:
-                await self._event(session, item, kind, detail)
-            if disable_platform:
-                await self._disable_platform(session, item, outcome)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            return  # the lease lapsed and another worker owns the message now
+        for kind, detail in events:
+            audit.append(self._event(session, item, kind, detail))
+        if outcome.status == "gone" and item.recipient_kind == "platform":
+            audit.extend(await self._disable_platform(session, item, outcome))
 
-    async def _event(self, session: AsyncSession, item: _Claimed, kind: str, detail: dict[str, Any]) -> None:
+    def _event(self, session: AsyncSession, item: _Claimed, kind: str, detail: dict[str, Any]) -> AuditEntry:
         session.add(
             OperationalEvent(
                 id=new_id("evt"),
@@ -489,16 +565,18 @@ class DeliveryWorker:
                 detail={"message": item.id, "type": item.message_type, **detail},
             )
         )
-        await append_audit(session, actor=f"worker:{self.worker_id}", action=kind, subject=item.id, detail=detail)
+        return AuditEntry(f"worker:{self.worker_id}", kind, item.id, detail)
 
-    async def _disable_platform(self, session: AsyncSession, item: _Claimed, outcome: DeliveryOutcome) -> None:
+    async def _disable_platform(
+        self, session: AsyncSession, item: _Claimed, outcome: DeliveryOutcome
+    ) -> list[AuditEntry]:
         platform = await session.get(Platform, item.recipient_id)
         if platform is None or platform.disabled_at is not None:
-            return
+            return []
         self._routes.pop(platform.id, None)
         platform.disabled_at = utcnow()
         platform.disabled_reason = f"endpoint answered {outcome.http_status or 'gone'}: {outcome.error or ''}"[:500]
-        await self._event(session, item, "endpoint.disabled", {"reason": platform.disabled_reason})
+        return [self._event(session, item, "endpoint.disabled", {"reason": platform.disabled_reason})]
 
     async def _reschedule(self, item: _Claimed, delay: float, reason: str, *, count_attempt: bool) -> None:
         async with self.runtime.sessions() as session, session.begin():

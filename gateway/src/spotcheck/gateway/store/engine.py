@@ -16,13 +16,16 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine for ``database_url``; an SQLite file and its folder are created on first use.
 
     SQLite runs in WAL mode with every transaction ``BEGIN IMMEDIATE``: concurrent writers then wait on
-    ``busy_timeout`` instead of failing with "database is locked" when a read upgrades to a write.
+    ``busy_timeout`` instead of failing with "database is locked" when a read upgrades to a write. A process
+    keeps one SQLite connection: SQLite admits one writer at a time anyway, and queueing on the pool is fair and
+    prompt, while several connections contend through SQLite's busy handler, which sleeps up to 100 ms per try
+    (measured: p99 of the reply intake under load 2.4 s with eight connections, 0.3 s with one).
     """
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, pool_size=4, max_overflow=4, pool_pre_ping=False)
+        engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=30, pool_pre_ping=False)
         _configure_sqlite(engine)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
