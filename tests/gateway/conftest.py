@@ -242,8 +242,8 @@ class Receiver:
             self.in_flight.discard(msg_id)
 
 
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
+@contextlib.asynccontextmanager
+async def _serving_receiver() -> AsyncIterator[Receiver]:
     spec = Receiver()
     app = web.Application()
     app.router.add_post("/hook", spec.handle)
@@ -253,8 +253,24 @@ async def receiver() -> AsyncIterator[Receiver]:
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     spec.url = f"http://127.0.0.1:{port}/hook"
-    yield spec
-    await runner.cleanup()
+    try:
+        yield spec
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A local platform endpoint on its own port."""
+    async with _serving_receiver() as spec:
+        yield spec
+
+
+@pytest.fixture
+async def second_receiver() -> AsyncIterator[Receiver]:
+    """Another platform's endpoint, for tests where two platforms behave differently."""
+    async with _serving_receiver() as spec:
+        yield spec
 
 
 # ---- published cases for the evidence, audit and public-page tests ----------------------------------------------

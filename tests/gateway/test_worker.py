@@ -145,6 +145,37 @@ async def test_outcomes_finishing_together_share_one_commit_and_keep_the_chain(g
 
 
 @pytest.mark.postgres
+async def test_a_slow_endpoint_does_not_hold_back_deliveries_to_others(
+    gateway: Any, receiver: Any, second_receiver: Any
+) -> None:
+    slow_platform = await gateway.receiver_platform(receiver, timeout_s=30, platform_id="slow-mall")
+    fast_platform = await gateway.receiver_platform(second_receiver, platform_id="fast-mall")
+    receiver.latency_s = 8.0
+    slow = await gateway.enqueue_raw(slow_platform, 2)  # claimed first: the outbox is served oldest first
+    fast = await gateway.enqueue_raw(fast_platform, 30)
+    runtime = Runtime(_worker_settings(gateway, worker_concurrency=4, worker_batch=4, endpoint_rate_per_s=1e6))
+    worker = DeliveryWorker(runtime)
+
+    snapshot: dict[str, Any] = {}
+
+    async def fast_done() -> bool:
+        if len(second_receiver.accepted) < len(fast):
+            return False
+        snapshot.update(slow_in_flight=set(receiver.in_flight), slow_accepted=sum(receiver.accepted.values()))
+        return True
+
+    try:
+        await _run_until(worker, gateway, fast_done)
+    finally:
+        await runtime.stop()
+    # Every fast message went through the two free slots while the slow ones were still being answered...
+    assert snapshot == {"slow_in_flight": set(slow), "slow_accepted": 0}
+    assert set(second_receiver.accepted) == set(fast)
+    # ...and stopping the worker waited for them instead of abandoning them.
+    assert set(receiver.accepted) == set(slow)
+
+
+@pytest.mark.postgres
 async def test_410_dead_letters_and_disables_the_endpoint(gateway: Any, receiver: Any) -> None:
     platform_id = await gateway.receiver_platform(receiver)
     [first] = await gateway.enqueue_raw(platform_id, 1)

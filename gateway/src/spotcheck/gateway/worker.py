@@ -184,6 +184,7 @@ class DeliveryWorker:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._semaphore = asyncio.Semaphore(self.settings.worker_concurrency)
         self._last_sweep = 0.0
+        self._slot_freed = asyncio.Event()
         self._records: list[_PendingRecord] = []
         self._recorder: asyncio.Task[None] | None = None
         self.delivered = 0
@@ -195,24 +196,32 @@ class DeliveryWorker:
     # ---- the loop -------------------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Deliver until ``stop`` is set (or the task is cancelled); wakes at once on new work."""
+        """Deliver until ``stop`` is set (or the task is cancelled); wakes at once on new work.
+
+        Deliveries flow: whenever a slot of ``worker_concurrency`` frees up, due messages are claimed for the free
+        slots, so one slow endpoint or the tail of a batch never holds the others back.
+        """
         stop = stop or asyncio.Event()
         listener = asyncio.create_task(self._listen()) if self._postgres else None
         _log.info("worker started", worker=self.worker_id, engine=self.runtime.engine.dialect.name)
         try:
             while not stop.is_set():
-                # Cleared before claiming: a commit during the round sets it again, so no wake-up is lost.
+                # Cleared before claiming: a commit or a finished delivery during the round sets them again, so
+                # no wake-up is lost.
                 self.runtime.outbox_wakeup.clear()
+                self._slot_freed.clear()
                 try:
-                    claimed = await self.run_once()
+                    full = await self._top_up()
                     await self._maybe_sweep()
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # noqa: BLE001 - the database may be restarting: log, back off, go on
                     _log.exception("delivery round failed; retrying shortly", worker=self.worker_id)
-                    claimed = 0
+                    full = False
                     await asyncio.sleep(1.0)
-                if claimed:
+                if full:
+                    # Every slot is busy and more may be due: claim again as soon as one frees up.
+                    await self._wait_for(stop, self._slot_freed, at_most=_IDLE_POLL_S)
                     continue
                 try:
                     wait = await self._idle_wait()
@@ -220,9 +229,8 @@ class DeliveryWorker:
                     raise
                 except Exception:  # noqa: BLE001 - the database is away: poll again shortly, never die
                     wait = _IDLE_POLL_S
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(wait):
-                        await self._wait_for_wakeup(stop)
+                # A finished delivery may have scheduled a prompt retry: look again then too.
+                await self._wait_for(stop, self.runtime.outbox_wakeup, self._slot_freed, at_most=wait)
         finally:
             if listener is not None:
                 listener.cancel()
@@ -231,14 +239,36 @@ class DeliveryWorker:
             await self.drain()
             await self.aclose()
 
-    async def _wait_for_wakeup(self, stop: asyncio.Event) -> None:
-        wake = asyncio.create_task(self.runtime.outbox_wakeup.wait())
-        halt = asyncio.create_task(stop.wait())
+    async def _top_up(self) -> bool:
+        """Claim due messages for the free slots and start them; True when every slot asked for was filled."""
+        free = self.settings.worker_concurrency - len(self._in_flight)
+        # Claim once a quarter of the slots is free rather than for every single one: a claim is a write
+        # transaction, and one per delivery would cost more than the wait it saves.
+        if free < max(1, min(self.settings.worker_batch, self.settings.worker_concurrency) // 4) and self._in_flight:
+            return True
+        limit = min(self.settings.worker_batch, free)
+        claimed = await self._claim(limit)
+        for item in claimed:
+            task = asyncio.create_task(self._deliver_one(item))
+            self._in_flight.add(task)
+            task.add_done_callback(self._finished)
+        return len(claimed) == limit
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._slot_freed.set()
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # The outcome could not be recorded (the store is away): the lease lapses and the message is retried.
+            _log.warning("delivery not recorded", worker=self.worker_id, error=f"{type(exc).__name__}: {exc}")
+
+    @staticmethod
+    async def _wait_for(stop: asyncio.Event, *events: asyncio.Event, at_most: float) -> None:
+        waiters = [asyncio.create_task(event.wait()) for event in (stop, *events)]
         try:
-            await asyncio.wait({wake, halt}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=at_most, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            wake.cancel()
-            halt.cancel()
+            for waiter in waiters:
+                waiter.cancel()
 
     async def _idle_wait(self) -> float:
         """Sleep until the next scheduled retry, the poll interval, or a wake-up, whichever is first."""
@@ -330,7 +360,7 @@ class DeliveryWorker:
 
     async def run_once(self) -> int:
         """Claim one batch of due messages and deliver them concurrently; returns how many were claimed."""
-        claimed = await self._claim()
+        claimed = await self._claim(self.settings.worker_batch)
         if not claimed:
             return 0
         tasks = [asyncio.create_task(self._deliver_one(item)) for item in claimed]
@@ -340,7 +370,7 @@ class DeliveryWorker:
         await asyncio.gather(*tasks)
         return len(claimed)
 
-    async def _claim(self) -> list[_Claimed]:
+    async def _claim(self, limit: int) -> list[_Claimed]:
         now = utcnow()
         lease_until = now + timedelta(seconds=self.settings.worker_lease_s)
         due = or_(
@@ -351,7 +381,7 @@ class DeliveryWorker:
             select(OutboundMessage.id)
             .where(due)
             .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)  # oldest first; ids are time-ordered
-            .limit(self.settings.worker_batch)
+            .limit(limit)
         )
         if self._postgres:
             candidates = candidates.with_for_update(skip_locked=True)
