@@ -194,6 +194,8 @@ async def gateway(database_url: str, tmp_path: Path) -> AsyncIterator[Gateway]:
         engine = create_engine(database_url)
         try:
             yield Gateway(client=client, settings=settings, sessions=session_factory(engine))
+            # Every request gave its connection back: one stranded session stalls an SQLite gateway for good.
+            assert app.state.runtime.engine.pool.checkedout() == 0, "a request left its database session open"
         finally:
             await engine.dispose()
 

@@ -291,10 +291,13 @@ async def _open_gateway(data_dir: Path, database_url: str | None = None, **chang
         public_base_url="https://spotcheck.example.gov.cn",
         checkpoint_interval_s=0,
     ).with_changes(**changes)
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    app = create_app(settings)
+    async with AsyncTestClient(app=app) as client:
         engine = create_engine(settings.database_url)
         try:
             yield Gateway(client=client, settings=settings, sessions=session_factory(engine))
+            # Every request gave its connection back: one stranded session stalls an SQLite gateway for good.
+            assert app.state.runtime.engine.pool.checkedout() == 0, "a request left its database session open"
         finally:
             await engine.dispose()
 
