@@ -80,7 +80,7 @@ class Settings:
         signature_tolerance_s: how far a reply's ``webhook-timestamp`` may be from now (replay window).
         run_worker: run the delivery worker inside ``spotcheck serve`` (the single-machine default).
         worker_lease_s: how long a claimed delivery is held before another worker may take it over.
-        worker_batch: deliveries claimed per round.
+        worker_batch: deliveries claimed at most per claim (the worker tops up free slots as deliveries finish).
         worker_concurrency: deliveries in flight at once per worker.
         retry_schedule: delays in seconds before each retry (Standard Webhooks schedule by default);
             when they run out the message is dead-lettered.
