@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.store.models import AuditRecord
@@ -57,41 +57,45 @@ class AuditEntry:
 
 async def append_audit(
     session: AsyncSession, *, actor: str, action: str, subject: str, detail: dict[str, Any] | None = None
-) -> AuditRecord:
-    """Append one record in the caller's transaction, so it commits or vanishes with the change it describes."""
-    (record,) = await append_audit_many(session, [AuditEntry(actor, action, subject, detail or {})])
-    return record
+) -> str:
+    """Append one record in the caller's transaction, so it commits or vanishes with the change it describes.
 
-
-async def append_audit_many(session: AsyncSession, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
-    """Append several records, chained in order, in the caller's transaction.
-
-    One look-up of the chain's head and one insert for the lot: the delivery worker records a whole batch of
-    outcomes this way instead of paying a round trip per record.
+    Returns the record's hash.
     """
-    if not entries:
-        return []
+    return await append_audit_many(session, [AuditEntry(actor, action, subject, detail or {})])
+
+
+async def append_audit_many(session: AsyncSession, entries: Sequence[AuditEntry]) -> str:
+    """Append several records, chained in order, in the caller's transaction; returns the new head's hash.
+
+    One look-up of the chain's head and one multi-row insert for the lot: the delivery worker records a whole
+    batch of outcomes this way instead of paying a round trip per record. The rows go in as a plain bulk insert
+    (nobody needs their sequence numbers back), which the ORM would otherwise send one row at a time.
+    """
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
     prev = await session.scalar(select(AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1))
     prev_hash = prev or GENESIS
+    if not entries:
+        return prev_hash
     at = utcnow()
-    records: list[AuditRecord] = []
+    rows: list[dict[str, Any]] = []
     for entry in entries:
-        record = AuditRecord(
-            at=at,
-            actor=entry.actor,
-            action=entry.action,
-            subject=entry.subject,
-            detail=entry.detail,
-            prev_hash=prev_hash,
-            hash=record_hash(prev_hash, at, entry.actor, entry.action, entry.subject, entry.detail),
+        digest = record_hash(prev_hash, at, entry.actor, entry.action, entry.subject, entry.detail)
+        rows.append(
+            {
+                "at": at,
+                "actor": entry.actor,
+                "action": entry.action,
+                "subject": entry.subject,
+                "detail": entry.detail,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
         )
-        records.append(record)
-        prev_hash = record.hash
-    session.add_all(records)
-    await session.flush()
-    return records
+        prev_hash = digest
+    await session.execute(insert(AuditRecord), rows)
+    return prev_hash
 
 
 @dataclass(frozen=True)
