@@ -215,6 +215,7 @@ class Receiver:
     seen: Counter[str] = field(default_factory=Counter)
     in_flight: set[str] = field(default_factory=set)
     overlaps: list[str] = field(default_factory=list)
+    peak_in_flight: int = 0
     rng: random.Random = field(default_factory=lambda: random.Random(7))
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -228,6 +229,7 @@ class Receiver:
         if msg_id in self.in_flight:
             self.overlaps.append(msg_id)
         self.in_flight.add(msg_id)
+        self.peak_in_flight = max(self.peak_in_flight, len(self.in_flight))
         try:
             roll = self.rng.random()
             if self.latency_s:

@@ -175,6 +175,25 @@ async def test_a_slow_endpoint_does_not_hold_back_deliveries_to_others(
     assert set(receiver.accepted) == set(slow)
 
 
+async def test_the_worker_fills_every_slot_even_when_a_claim_is_smaller(gateway: Any, receiver: Any) -> None:
+    platform_id = await gateway.receiver_platform(receiver, timeout_s=5)
+    ids = await gateway.enqueue_raw(platform_id, 16)
+    receiver.latency_s = 0.4
+    runtime = Runtime(_worker_settings(gateway, worker_concurrency=8, worker_batch=2, endpoint_rate_per_s=1e6))
+    worker = DeliveryWorker(runtime)
+
+    async def done() -> bool:
+        return len(receiver.accepted) == len(ids)
+
+    try:
+        await _run_until(worker, gateway, done)
+    finally:
+        await runtime.stop()
+    # Claims of two at a time still fill all eight slots before the first answer comes back.
+    assert receiver.peak_in_flight >= 6
+    assert set(receiver.accepted) == set(ids)
+
+
 @pytest.mark.postgres
 async def test_410_dead_letters_and_disables_the_endpoint(gateway: Any, receiver: Any) -> None:
     platform_id = await gateway.receiver_platform(receiver)

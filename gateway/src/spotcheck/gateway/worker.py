@@ -240,19 +240,26 @@ class DeliveryWorker:
             await self.aclose()
 
     async def _top_up(self) -> bool:
-        """Claim due messages for the free slots and start them; True when every slot asked for was filled."""
-        free = self.settings.worker_concurrency - len(self._in_flight)
+        """Claim due messages for the free slots and start them.
+
+        Returns True when the slots are (nearly) all busy and more may be due, False when the outbox had fewer due
+        messages than there was room for.
+        """
         # Claim once a quarter of the slots is free rather than for every single one: a claim is a write
         # transaction, and one per delivery would cost more than the wait it saves.
-        if free < max(1, min(self.settings.worker_batch, self.settings.worker_concurrency) // 4) and self._in_flight:
-            return True
-        limit = min(self.settings.worker_batch, free)
-        claimed = await self._claim(limit)
-        for item in claimed:
-            task = asyncio.create_task(self._deliver_one(item))
-            self._in_flight.add(task)
-            task.add_done_callback(self._finished)
-        return len(claimed) == limit
+        threshold = max(1, min(self.settings.worker_batch, self.settings.worker_concurrency) // 4)
+        while True:
+            free = self.settings.worker_concurrency - len(self._in_flight)
+            if free < threshold and self._in_flight:
+                return True
+            limit = min(self.settings.worker_batch, free)
+            claimed = await self._claim(limit)
+            for item in claimed:
+                task = asyncio.create_task(self._deliver_one(item))
+                self._in_flight.add(task)
+                task.add_done_callback(self._finished)
+            if len(claimed) < limit:
+                return False
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
