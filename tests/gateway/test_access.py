@@ -266,3 +266,31 @@ async def test_unknown_request_fields_are_rejected_by_name(gateway: Any) -> None
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "uscc"
+
+
+async def test_unreadable_bodies_name_the_body_or_the_media_type(gateway: Any) -> None:
+    gw = gateway
+    zj = await gw.authority("330000", "浙江省市场监督管理局")
+
+    async def send(body: bytes, content_type: str) -> Any:
+        headers = {**gw.auth(zj), "content-type": content_type}
+        return await gw.client.post("/v1/manufacturers", content=body, headers=headers)
+
+    malformed = await send(b"{not json", "application/json")
+    assert malformed.status_code == 400
+    assert malformed.json()["type"] == "urn:spotcheck:problem:invalid-request"
+    assert malformed.json()["errors"][0]["field"] == "body"
+    assert "malformed" in malformed.json()["errors"][0]["reason"]
+
+    empty = await send(b"", "application/json")
+    assert empty.status_code == 400
+    assert empty.json()["errors"] == [{"field": "body", "reason": "the body is empty; a JSON object is required"}]
+
+    form = await send(b"name=x", "application/x-www-form-urlencoded")
+    assert form.status_code == 415
+    assert form.json()["errors"][0]["field"] == "content-type"
+    assert "application/x-www-form-urlencoded" in form.json()["detail"]
+
+    # A JSON body under a JSON-family media type is read as usual.
+    accepted = await send('{"name": "某厂"}'.encode(), "application/merge-patch+json; charset=utf-8")
+    assert accepted.status_code == 201, accepted.text

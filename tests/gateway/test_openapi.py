@@ -57,3 +57,35 @@ async def test_examples_are_valid_requests(gateway: Any) -> None:
             continue
         response = await gateway.client.request(method.upper(), path, json=body, headers=gateway.auth(token))
         assert response.status_code != 400, f"{path}: {response.text}"
+
+
+async def test_error_answers_are_documented_as_problem_documents_and_match_them(gateway: Any) -> None:
+    document = (await gateway.client.get("/schema/openapi.json")).json()
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    for path, item in document["paths"].items():
+        if not path.startswith("/v1/"):
+            continue
+        for method, operation in item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            for status in ("4XX", "5XX"):
+                content = operation["responses"][status]["content"]
+                assert content == {"application/problem+json": {"schema": problem_ref}}, (method, path, status)
+            if "400" in operation["responses"]:
+                assert operation["responses"]["400"]["content"]["application/problem+json"]["schema"] == problem_ref
+    schema = document["components"]["schemas"]["Problem"]
+    token = await gateway.authority("330000", "浙江省市场监督管理局")
+    answers = [
+        await gateway.client.post("/v1/manufacturers", json={"name": 5}, headers=gateway.auth(token)),
+        await gateway.client.get("/v1/cases", headers={"authorization": "Bearer sct_nope_nope"}),
+        await gateway.client.get("/v1/cases/case_missing", headers=gateway.auth(token)),
+    ]
+    assert [a.status_code for a in answers] == [400, 401, 404]
+    for answer in answers:
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        body = answer.json()
+        assert set(schema["required"]) <= set(body), body
+        assert set(body) <= set(schema["properties"]), body
+        kinds = {"string": str, "integer": int, "array": list, "object": dict}
+        for name, value in body.items():
+            assert isinstance(value, kinds[schema["properties"][name]["type"]]), (name, value)

@@ -107,6 +107,9 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
         if named:
             field = named.group(1) if key in {"", "data"} else f"{key}.{named.group(1)}"
             errors.append(FieldError(field=field, reason=named.group(2)))
+        elif key in {"", "data"} and message == "'data'":
+            # Litestar's KeyError for a request that carried no body at all.
+            errors.append(FieldError(field="body", reason="the body is empty; a JSON object is required"))
         else:
             errors.append(FieldError(field=key if key not in {"", "data"} else "body", reason=message))
     if not errors:
@@ -138,6 +141,8 @@ def _handle_validation(request: Request[Any, Any, Any], exc: ValidationException
 
 
 def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code == 400:  # noqa: PLR2004 - Litestar's own 400s are all about what the request carried
+        return _handle_bad_request(request, exc)
     codes = {401: "unauthenticated", 403: "forbidden", 404: "not-found", 405: "method-not-allowed", 413: "too-large"}
     code = codes.get(exc.status_code, "http-error")
     problem = Problem(
@@ -149,6 +154,39 @@ def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
         request_id=_request_id(request),
     )
     return _respond(request, problem, exc.headers)
+
+
+def _handle_bad_request(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """A body Litestar could not read: 415 naming ``content-type`` when it was not declared JSON, else 400."""
+    detail = exc.detail or "the request could not be read"
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if detail.startswith("JSON is malformed") and media_type and not _is_json(media_type):
+        reason = f"{media_type!r} is not accepted here; send the body as application/json"
+        problem = Problem(
+            type="urn:spotcheck:problem:unsupported-media-type",
+            title="Unsupported media type",
+            status=415,
+            detail=reason,
+            instance=request.url.path,
+            errors=[FieldError(field="content-type", reason=reason)],
+            request_id=_request_id(request),
+        )
+        return _respond(request, problem)
+    # Parameters that fail to parse raise ValidationException (handled above); what is left is the body.
+    problem = Problem(
+        type="urn:spotcheck:problem:invalid-request",
+        title="Invalid request",
+        status=400,
+        detail=f"body: {detail}",
+        instance=request.url.path,
+        errors=[FieldError(field="body", reason=detail)],
+        request_id=_request_id(request),
+    )
+    return _respond(request, problem, exc.headers)
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or media_type.endswith("+json")
 
 
 def _handle_undecodable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

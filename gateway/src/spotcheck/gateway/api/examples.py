@@ -10,7 +10,17 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from litestar.openapi.spec import Example, OpenAPI, Operation, Reference, Schema
+from litestar.openapi.spec import (
+    Components,
+    Example,
+    OpenAPI,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Reference,
+    Schema,
+)
 
 __all__ = ["REQUEST_EXAMPLES", "polish_openapi"]
 
@@ -218,9 +228,72 @@ def _portable_patterns(node: object, seen: set[int]) -> None:
             _portable_patterns(value, seen)
 
 
+_STRING = Schema(type=OpenAPIType.STRING)
+PROBLEM_SCHEMA = Schema(
+    type=OpenAPIType.OBJECT,
+    title="Problem",
+    description="RFC 9457 problem document; `errors` names each refused field and why.",
+    required=["type", "title", "status", "detail"],
+    properties={
+        "type": Schema(type=OpenAPIType.STRING, description="urn:spotcheck:problem:<code>"),
+        "title": _STRING,
+        "status": Schema(type=OpenAPIType.INTEGER),
+        "detail": _STRING,
+        "instance": _STRING,
+        "errors": Schema(
+            type=OpenAPIType.ARRAY,
+            items=Schema(
+                type=OpenAPIType.OBJECT,
+                required=["field", "reason"],
+                properties={
+                    "field": Schema(type=OpenAPIType.STRING, description="the field, e.g. data.merchant.uscc"),
+                    "reason": _STRING,
+                },
+            ),
+        ),
+        "allowed": Schema(
+            type=OpenAPIType.ARRAY, items=_STRING, description="for 409: the actions the case allows now"
+        ),
+        "request_id": _STRING,
+    },
+)
+"""The body of every error answer (see ``spotcheck.gateway.problems``)."""
+
+_PROBLEM_RESPONSES = {
+    "400": "the request or a field in it is invalid; `errors` names the field",
+    "4XX": "refused (401 token, 403 scope or jurisdiction, 404, 409 state or duplicate, 413 size, 415 media type)",
+    "5XX": "the gateway or its database is unavailable (503 carries Retry-After); retry later",
+}
+
+
+def _problem_responses(openapi: OpenAPI) -> None:
+    """Document the problem documents every operation may answer with (Litestar only knows its own 400)."""
+    openapi.components = openapi.components or Components()
+    schemas = openapi.components.schemas if openapi.components.schemas is not None else {}
+    schemas["Problem"] = PROBLEM_SCHEMA
+    openapi.components.schemas = schemas
+    problem = OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))
+    for path, item in (openapi.paths or {}).items():
+        if not path.startswith("/v1/"):
+            continue  # the public pages answer errors in HTML; probes and metrics have their own contracts
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation: Operation | None = getattr(item, method)
+            if operation is None:
+                continue
+            responses = operation.responses if operation.responses is not None else {}
+            for status, description in _PROBLEM_RESPONSES.items():
+                if status == "400" and method == "get" and "400" not in responses:
+                    continue  # reads without parameters cannot be invalid
+                responses[status] = OpenAPIResponse(
+                    description=description, content={"application/problem+json": problem}
+                )
+            operation.responses = responses
+
+
 def polish_openapi(openapi: OpenAPI) -> OpenAPI:
-    """Make patterns ECMA-262 portable and attach a request example to every operation that has a body."""
+    """Make patterns ECMA-262 portable, document problem answers and attach a request example to every body."""
     _portable_patterns(openapi, set())
+    _problem_responses(openapi)
     for path, item in (openapi.paths or {}).items():
         operation: Operation | None = item.post
         example = REQUEST_EXAMPLES.get(("post", path))
