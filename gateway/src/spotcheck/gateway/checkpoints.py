@@ -6,16 +6,9 @@ checkpoint says *record ``seq`` has hash ``head_hash``; the chain then held ``co
 with the gateway's Ed25519 key. Checkpoints are served at ``GET /public/audit/checkpoints`` and the key at
 ``GET /public/audit/key``; a platform or auditor who keeps them can later prove the history it was told about.
 
-What is signed (for implementations in any language): the UTF-8 bytes of the JSON object below, keys sorted, no
-whitespace, ASCII only::
-
-    {"at":"2026-03-02T08:15:00.123456Z","count":1234,"head_hash":"<64 hex>","seq":1240,
-     "type":"spotcheck.audit.checkpoint.v1"}
-
-``at`` is UTC with microseconds and a ``Z``; ``count`` and ``seq`` are integers (they differ when a database
-sequence skipped values). The signature is standard base64 of the 64-byte Ed25519 signature; the public key is
-``whpk_`` + base64 of its 32 raw bytes, the Standard Webhooks form. :func:`verify_checkpoint` does exactly this
-with the ``cryptography`` package and the standard library only.
+The signed form and its check live in the platform SDK (:func:`spotcheck.sdk.canonical_checkpoint`,
+:func:`spotcheck.sdk.verify_checkpoint`), where the platforms that keep checkpoints need them; this module
+signs, stores and serves them.
 
 The gateway's key is ``SPOTCHECK_GATEWAY_SIGNING_KEY`` (``whsk_…``) or ``<data_dir>/gateway-signing.key``, made
 with mode 0600 on first use.
@@ -26,17 +19,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import os
 import stat
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar import Controller, Request, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -51,6 +41,8 @@ from spotcheck.gateway.settings import Settings
 from spotcheck.gateway.store.models import AuditRecord
 from spotcheck.gateway.store.models_public import Checkpoint
 from spotcheck.gateway.store.types import utcnow
+from spotcheck.sdk import canonical_checkpoint, verify_checkpoint
+from spotcheck.sdk._checkpoints import CHECKPOINT_TYPE  # the wire constant lives with the code that verifies it
 
 __all__ = [
     "CHECKPOINT_TYPE",
@@ -71,8 +63,6 @@ __all__ = [
     "write_checkpoint",
 ]
 
-CHECKPOINT_TYPE: Final = "spotcheck.audit.checkpoint.v1"
-"""The ``type`` inside every signed checkpoint, so the signature cannot be replayed as anything else."""
 
 SIGNING_KEY_FILE: Final = "gateway-signing.key"
 """File name, inside ``data_dir``, of the gateway's Ed25519 signing key when it is not given by environment."""
@@ -80,7 +70,6 @@ SIGNING_KEY_FILE: Final = "gateway-signing.key"
 _SECRET_PREFIX: Final = "whsk_"  # noqa: S105 - a prefix, not a credential
 _PUBLIC_PREFIX: Final = "whpk_"
 _SEED_BYTES: Final = 32
-_HEX64: Final = frozenset("0123456789abcdef")
 _BATCH: Final = 1000
 
 
@@ -161,12 +150,6 @@ def format_checkpoint_time(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def canonical_checkpoint(*, seq: int, head_hash: str, count: int, at: str) -> bytes:
-    """The exact bytes a checkpoint's signature covers (see the module documentation)."""
-    body = {"at": at, "count": count, "head_hash": head_hash, "seq": seq, "type": CHECKPOINT_TYPE}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-
-
 def checkpoint_document(row: Checkpoint) -> dict[str, Any]:
     """A checkpoint as published: the signed fields, the signature and the key that made it."""
     return {
@@ -179,38 +162,6 @@ def checkpoint_document(row: Checkpoint) -> dict[str, Any]:
         "public_key": row.public_key,
         "signature": row.signature,
     }
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def verify_checkpoint(checkpoint: Mapping[str, Any], public_key: str) -> bool:
-    """Whether ``checkpoint`` (as served at ``/public/audit/checkpoints``) was signed by ``public_key``.
-
-    Pin ``public_key`` (``whpk_…``, from ``/public/audit/key``) once, and keep the checkpoints you fetch: a later
-    checkpoint of the same gateway must then extend, never contradict, what you kept. Any malformed field makes
-    the answer False; this never raises for bad input.
-
-    Args:
-        checkpoint: a mapping with ``seq``, ``head_hash``, ``count``, ``at`` and ``signature``.
-        public_key: the gateway's ``whpk_`` public key.
-    """
-    try:
-        seq, count = checkpoint["seq"], checkpoint["count"]
-        head_hash, at, signature = checkpoint["head_hash"], checkpoint["at"], checkpoint["signature"]
-        if not (_is_int(seq) and _is_int(count) and isinstance(at, str) and isinstance(signature, str)):
-            return False
-        if not (isinstance(head_hash, str) and len(head_hash) == 64 and set(head_hash) <= _HEX64):  # noqa: PLR2004
-            return False
-        if not (isinstance(public_key, str) and public_key.startswith(_PUBLIC_PREFIX)):
-            return False
-        key = Ed25519PublicKey.from_public_bytes(_b64decode(public_key[len(_PUBLIC_PREFIX) :]))
-        payload = canonical_checkpoint(seq=seq, head_hash=head_hash, count=count, at=at)
-        key.verify(_b64decode(signature), payload)
-    except (KeyError, TypeError, ValueError, binascii.Error, InvalidSignature):
-        return False
-    return True
 
 
 class ChainBrokenError(Exception):

@@ -7,6 +7,7 @@ The public names live here; the modules behind them are private. Errors form one
 import importlib as _importlib
 import typing as _typing
 
+from spotcheck.sdk._checkpoints import canonical_checkpoint, verify_checkpoint
 from spotcheck.sdk._chunks import UploadState
 from spotcheck.sdk._dedupe import DedupeStore, MemoryDedupeStore, SqliteDedupeStore
 from spotcheck.sdk._errors import (
@@ -71,12 +72,14 @@ __all__ = [
     "UploadState",
     "VerificationError",
     "Webhook",
+    "canonical_checkpoint",
     "generate_keypair",
     "generate_secret",
     "new_message_id",
     "normalise_brand",
     "normalise_model",
     "public_key_of",
+    "verify_checkpoint",
 ]
 
 
