@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
 
-from spotcheck.gateway.store.models import Case, Deadline, InboundMessage, OperationalEvent, OutboundMessage
+from spotcheck.gateway.intake import INBOUND_KEYS_TTL_S
+from spotcheck.gateway.store.models import (
+    Case,
+    Deadline,
+    InboundMessage,
+    OperationalEvent,
+    OutboundMessage,
+    PlatformKey,
+)
+from spotcheck.gateway.store.types import utcnow
 from spotcheck.schemas import (
     LogEntry,
     NoticeAcknowledged,
@@ -20,7 +32,7 @@ from spotcheck.schemas import (
     encode_message,
     set_digest,
 )
-from spotcheck.sdk import new_message_id
+from spotcheck.sdk import Webhook, generate_keypair, new_message_id
 
 pytestmark = pytest.mark.postgres
 
@@ -136,6 +148,36 @@ async def test_bad_signatures_and_foreign_cases_are_refused(gateway: Any) -> Non
     invalid = await gw.reply(platform, _ack(case_id, notice.id, platform.id), body=b'{"type":"notice.acknowledged"}')
     assert invalid.status_code == 400
     assert invalid.json()["errors"][0]["field"].startswith("$")
+
+
+async def test_a_rotated_reply_key_takes_effect_at_once_and_an_expired_one_within_seconds(gateway: Any) -> None:
+    gw = gateway
+    zj = await gw.authority("330000", "浙江省市场监督管理局")
+    platform = await gw.register_platform(zj, "tmall-test")
+    case_id, notice = await _notified_case(gw, zj, platform.id)
+    ack = _ack(case_id, notice.id, platform.id)
+    assert (await gw.reply(platform, ack)).status_code == 200  # the verifier is now cached
+
+    new_secret, new_public = generate_keypair()
+    rotation = {"direction": "inbound", "key": new_public, "overlap_hours": 0}
+    await gw.post(f"/v1/platforms/{platform.id}/keys", zj, rotation)
+    assert (await gw.reply(platform, ack)).status_code == 401  # the old key is refused at once
+    rotated = replace(platform, reply_signer=Webhook(new_secret))
+    assert (await gw.reply(rotated, ack)).status_code == 200
+
+    # A key cut off behind this process's back (by another replica, say) stops working once the cache lapses.
+    async with gw.sessions() as session, session.begin():
+        await session.execute(
+            update(PlatformKey)
+            .where(PlatformKey.platform_id == platform.id, PlatformKey.direction == "inbound")
+            .values(valid_until=utcnow() - timedelta(seconds=1))
+        )
+    deadline = time.monotonic() + INBOUND_KEYS_TTL_S + 10
+    status = 200
+    while status != 401 and time.monotonic() < deadline:
+        status = (await gw.reply(rotated, ack)).status_code
+        await asyncio.sleep(0.2)
+    assert status == 401
 
 
 async def test_chunked_records_resume_and_digests_are_checked(gateway: Any) -> None:

@@ -9,6 +9,7 @@ store the message verbatim and audit it, all in one transaction.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,6 +55,9 @@ from spotcheck.schemas import (
 )
 from spotcheck.sdk import VerificationError, Webhook
 
+INBOUND_KEYS_TTL_S = 2.0
+"""Seconds a platform's inbound verifier is reused before its keys are read again."""
+
 __all__ = ["IntakeResult", "receive_reply"]
 
 _ORDER_TYPES = frozenset({"stop_sale.order", "delisting.order", "takedown.order"})
@@ -69,28 +73,39 @@ class IntakeResult:
     detail: dict[str, Any]
 
 
-async def _verifier(session: AsyncSession, runtime: Runtime, platform: Platform) -> Webhook:
+async def _verifier(session: AsyncSession, runtime: Runtime, platform_id: str) -> Webhook:
+    """The platform's inbound verifier; 404 for an unknown platform, 401 when it has no valid key.
+
+    Kept for up to :data:`INBOUND_KEYS_TTL_S` (never past the moment a key expires): a rotation in this process
+    takes effect at once, one in another replica within that time.
+    """
+    cached = runtime.inbound_verifiers.get(platform_id)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    if await session.get(Platform, platform_id) is None:
+        raise ProblemError(404, "unknown-platform", f"no platform registered as {platform_id!r}")
     now = utcnow()
     keys = (
         await session.scalars(
             select(PlatformKey)
-            .where(PlatformKey.platform_id == platform.id, PlatformKey.direction == "inbound")
+            .where(PlatformKey.platform_id == platform_id, PlatformKey.direction == "inbound")
             .order_by(PlatformKey.created_at)
         )
     ).all()
     usable = [k for k in keys if k.valid_until is None or k.valid_until > now]
-    cache_key = (platform.id, tuple(k.id for k in usable))
-    cached = runtime.verifier_cache.get(cache_key)
-    if cached is not None:
-        return cached
-    material = [
-        k.public_key if k.kind == "whpk" else runtime.master_key.decrypt(k.secret_ciphertext or b"", context=k.id)
-        for k in usable
-    ]
-    if not material:
-        raise ProblemError(401, "no-keys", f"platform {platform.id} has no valid inbound key")
-    webhook = Webhook([m for m in material if m], tolerance=runtime.settings.signature_tolerance_s)
-    runtime.verifier_cache[cache_key] = webhook
+    cache_key = (platform_id, tuple(k.id for k in usable))
+    webhook = runtime.verifier_cache.get(cache_key)
+    if webhook is None:
+        material = [
+            k.public_key if k.kind == "whpk" else runtime.master_key.decrypt(k.secret_ciphertext or b"", context=k.id)
+            for k in usable
+        ]
+        if not material:
+            raise ProblemError(401, "no-keys", f"platform {platform_id} has no valid inbound key")
+        webhook = Webhook([m for m in material if m], tolerance=runtime.settings.signature_tolerance_s)
+        runtime.verifier_cache[cache_key] = webhook
+    ttl = min([INBOUND_KEYS_TTL_S, *((k.valid_until - now).total_seconds() for k in usable if k.valid_until)])
+    runtime.inbound_verifiers[platform_id] = (time.monotonic() + ttl, webhook)
     return webhook
 
 
@@ -98,10 +113,7 @@ async def receive_reply(
     session: AsyncSession, runtime: Runtime, platform_id: str, body: bytes, headers: dict[str, str]
 ) -> IntakeResult:
     """Verify, deduplicate, validate and apply one platform reply; commits on success."""
-    platform = await session.get(Platform, platform_id)
-    if platform is None:
-        raise ProblemError(404, "unknown-platform", f"no platform registered as {platform_id!r}")
-    webhook = await _verifier(session, runtime, platform)
+    webhook = await _verifier(session, runtime, platform_id)
     try:
         webhook.verify(body, headers)
     except VerificationError as exc:
@@ -110,7 +122,7 @@ async def receive_reply(
     webhook_id = headers["webhook-id"]
     structlog.contextvars.bind_contextvars(message_id=webhook_id)
     digest = hashlib.sha256(body).hexdigest()
-    existing = await _existing(session, platform.id, webhook_id)
+    existing = await _existing(session, platform_id, webhook_id)
     if existing is not None:
         return _duplicate(existing, digest)
     try:
@@ -121,18 +133,18 @@ async def receive_reply(
             400, "invalid-message", str(exc), errors=[FieldError(field=exc.path or "$", reason=exc.reason)]
         ) from exc
     message_type = message_type_of(reply)
-    if reply.data.platform_id != platform.id:
+    if reply.data.platform_id != platform_id:
         raise ProblemError(403, "wrong-platform", "data.platform_id does not match the signing platform")
     case = await session.get(Case, reply.data.case_id)
     notice = await session.get(OutboundMessage, reply.data.in_reply_to)
-    if case is None or notice is None or notice.case_id != case.id or notice.recipient_id != platform.id:
+    if case is None or notice is None or notice.case_id != case.id or notice.recipient_id != platform_id:
         raise ProblemError(
             403, "not-your-case", "data.in_reply_to is not a notice this gateway sent to this platform on data.case_id"
         )
-    detail = await _apply(session, runtime, platform, case, notice, reply)
+    detail = await _apply(session, runtime, platform_id, case, notice, reply)
     row = InboundMessage(
         id=new_id("in"),
-        platform_id=platform.id,
+        platform_id=platform_id,
         webhook_id=webhook_id,
         message_type=message_type,
         case_id=case.id,
@@ -145,7 +157,7 @@ async def receive_reply(
     session.add(row)
     await append_audit(
         session,
-        actor=f"platform:{platform.id}",
+        actor=f"platform:{platform_id}",
         action=f"reply.{message_type}",
         subject=row.id,
         detail={
@@ -161,7 +173,7 @@ async def receive_reply(
     except IntegrityError:
         # A concurrent delivery of the same webhook-id won the race; answer as its duplicate.
         await session.rollback()
-        existing = await _existing(session, platform.id, webhook_id)
+        existing = await _existing(session, platform_id, webhook_id)
         if existing is None:
             raise
         return _duplicate(existing, digest)
@@ -195,7 +207,7 @@ async def meet_platform_deadline(session: AsyncSession, notice: OutboundMessage,
 
 
 async def _apply(
-    session: AsyncSession, runtime: Runtime, platform: Platform, case: Case, notice: OutboundMessage, reply: Reply
+    session: AsyncSession, runtime: Runtime, platform_id: str, case: Case, notice: OutboundMessage, reply: Reply
 ) -> dict[str, Any]:
     now = utcnow()
     if isinstance(reply, NoticeAcknowledged):
@@ -216,9 +228,9 @@ async def _apply(
         case.order_confirmation = confirmations
         return {"confirmed_order": reply.data.order_no}
     if isinstance(reply, RecordsProvided):
-        return await _records_chunk(session, platform, case, notice, reply, now)
+        return await _records_chunk(session, platform_id, case, notice, reply, now)
     if isinstance(reply, MerchantIdentity):
-        return await _identity(session, platform, case, notice, reply, now)
+        return await _identity(session, platform_id, case, notice, reply, now)
     if isinstance(reply, TakedownReported):
         if notice.message_type not in _ORDER_TYPES:
             raise ProblemError(409, "not-an-order", "data.in_reply_to must be a stop-sale, delisting or takedown order")
@@ -226,7 +238,7 @@ async def _apply(
             *case.measures,
             {
                 "kind": "reported",
-                "platform": platform.id,
+                "platform": platform_id,
                 "order": notice.id,
                 "measures": list(reply.data.measures_taken),
                 "listings": list(reply.data.listing_ids),
@@ -242,7 +254,7 @@ async def _apply(
 
 async def _records_chunk(
     session: AsyncSession,
-    platform: Platform,
+    platform_id: str,
     case: Case,
     notice: OutboundMessage,
     reply: RecordsProvided,
@@ -256,12 +268,12 @@ async def _records_chunk(
     if chunk_digest(data.records, data.logs) != data.chunk_sha256:
         raise _field(400, "$.data.chunk_sha256", "does not match the SHA-256 of this chunk's records and logs")
     upload = await session.scalar(
-        select(RecordUpload).where(RecordUpload.platform_id == platform.id, RecordUpload.upload_id == data.upload_id)
+        select(RecordUpload).where(RecordUpload.platform_id == platform_id, RecordUpload.upload_id == data.upload_id)
     )
     if upload is None:
         upload = RecordUpload(
             id=new_id("upl"),
-            platform_id=platform.id,
+            platform_id=platform_id,
             upload_id=data.upload_id,
             case_id=case.id,
             in_reply_to=notice.id,
@@ -327,7 +339,7 @@ async def _records_chunk(
 
 async def _identity(
     session: AsyncSession,
-    platform: Platform,
+    platform_id: str,
     case: Case,
     notice: OutboundMessage,
     reply: MerchantIdentity,
@@ -349,7 +361,7 @@ async def _identity(
                 id=new_id("evt"),
                 kind="platform_liability",
                 case_id=case.id,
-                platform_id=platform.id,
+                platform_id=platform_id,
                 detail={"reason": data.unable_reason or "", "basis": "工商消字〔2015〕189号 五(一)"},
             )
         )

@@ -35,6 +35,8 @@ class Runtime:
         self.master_key = MasterKey.load(settings.data_dir)
         # Verifiers per (platform, key ids): building Ed25519/HMAC key objects once keeps the intake fast.
         self.verifier_cache: dict[tuple[str, tuple[str, ...]], Webhook] = {}
+        # Each platform's current verifier for a moment (monotonic deadline), instead of two queries per reply.
+        self.inbound_verifiers: dict[str, tuple[float, Webhook]] = {}
         # Set whenever the API commits outbound messages, so an in-process worker delivers at once.
         self.outbox_wakeup = asyncio.Event()
         self._background: list[asyncio.Task[None]] = []
@@ -64,6 +66,11 @@ class Runtime:
                 _log.exception("background task failed while stopping")
         self._background.clear()
         await self.engine.dispose()
+
+    def forget_inbound_keys(self, platform_id: str) -> None:
+        """Drop a platform's cached verifier at once (its inbound keys changed in this process)."""
+        self.inbound_verifiers.pop(platform_id, None)
+        self.verifier_cache = {k: v for k, v in self.verifier_cache.items() if k[0] != platform_id}
 
     def wake_outbox(self) -> None:
         """Tell an in-process worker that new outbound messages were committed."""

@@ -290,6 +290,8 @@ class RegistryController(Controller):
             detail={"direction": data.direction, "fingerprint": row.fingerprint, "old_valid_until": until.isoformat()},
         )
         await session.commit()
+        if data.direction == "inbound":
+            runtime.forget_inbound_keys(platform_id)  # this process at once; other replicas within seconds
         answer: dict[str, Any] = {"key_id": row.id, "old_keys_valid_until": until}
         if data.direction == "outbound":
             answer["outbound_signing_secret"] = material
