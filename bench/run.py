@@ -182,9 +182,9 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         findings=(
             (
                 "With one connection a reply takes ~6.5 ms on SQLite and ~10.7 ms on PostgreSQL "
-                "(bare endpoint: ~0.4 ms): 7 statements (dedupe, case, notice, insert, audit head, audit insert, commit; the platform's keys are "
-                "cached for 2 s), of which 2–4 ms is spent inside `execute`, the rest in the SQLAlchemy ORM, Litestar "
-                "and the Ed25519 check."
+                "(bare endpoint: ~0.4 ms): 7 statements (dedupe, case, notice, insert, audit head, audit insert, "
+                "commit; the platform's keys are cached for 2 s), of which 2–4 ms is spent inside `execute`, the "
+                "rest in the SQLAlchemy ORM, Litestar and the Ed25519 check."
             ),
             (
                 "Under load it does not scale past one core: SQLite admits one writer (the process keeps one "
