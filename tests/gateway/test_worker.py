@@ -194,6 +194,72 @@ async def test_the_worker_fills_every_slot_even_when_a_claim_is_smaller(gateway:
     assert set(receiver.accepted) == set(ids)
 
 
+async def test_a_failed_group_commit_is_retried_and_then_split(
+    gateway: Any, receiver: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform_id = await gateway.receiver_platform(receiver)
+    ids = await gateway.enqueue_raw(platform_id, 12)
+    receiver.latency_s = 0.02
+    monkeypatch.setattr("spotcheck.gateway.worker._RECORD_RETRY_DELAYS_S", (0.01, 0.01))
+    runtime = Runtime(_worker_settings(gateway, worker_concurrency=12, endpoint_rate_per_s=1e6))
+    worker = DeliveryWorker(runtime)
+    real_write = worker._write_records
+    calls: list[int] = []
+
+    async def flaky_write(batch: list[Any]) -> None:
+        calls.append(len(batch))
+        if len(batch) > 1:  # every shared commit fails (a busy or restarting store); single ones go through
+            raise OSError("database is restarting")
+        await real_write(batch)
+
+    monkeypatch.setattr(worker, "_write_records", flaky_write)
+    try:
+        assert await worker.run_once() == len(ids)
+    finally:
+        await worker.aclose()
+        await runtime.stop()
+    assert max(calls) > 1  # outcomes were grouped, the group failed and was retried...
+    assert worker.delivered == len(ids)  # ...then written one by one, each counted once
+    assert (await _statuses(gateway))["delivered"] == len(ids)
+    assert sorted(receiver.accepted) == sorted(ids)
+    async with gateway.sessions() as session:
+        attempts = (await session.scalars(select(DeliveryAttempt.message_id))).all()
+        assert sorted(attempts) == sorted(ids)  # no attempt recorded twice by the retries
+        checked, broken = await verify_chain(session)
+    assert broken is None
+    assert checked >= len(ids)
+
+
+async def test_stopping_waits_a_grace_period_for_a_hanging_delivery_then_leaves_it_to_its_lease(
+    gateway: Any, receiver: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform_id = await gateway.receiver_platform(receiver, timeout_s=60)
+    (message_id,) = await gateway.enqueue_raw(platform_id, 1)
+    receiver.latency_s = 8.0
+    monkeypatch.setattr("spotcheck.gateway.worker._DRAIN_GRACE_S", 0.5)
+    runtime = Runtime(_worker_settings(gateway))
+    worker = DeliveryWorker(runtime)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        for _ in range(200):
+            if receiver.in_flight:
+                break
+            await asyncio.sleep(0.05)
+        assert receiver.in_flight == {message_id}
+        stop.set()
+        runtime.wake_outbox()
+        await asyncio.wait_for(task, 5)  # well before the receiver's 8 s
+    finally:
+        receiver.latency_s = 0.0
+        await runtime.stop()
+    async with gateway.sessions() as session:
+        row = await session.get(OutboundMessage, message_id)
+    assert row is not None
+    assert row.status == "delivering"  # still leased: the next worker takes it over once the lease lapses
+    assert row.lease_expires_at is not None
+
+
 @pytest.mark.postgres
 async def test_410_dead_letters_and_disables_the_endpoint(gateway: Any, receiver: Any) -> None:
     platform_id = await gateway.receiver_platform(receiver)

@@ -82,6 +82,7 @@ async def _verifier(session: AsyncSession, runtime: Runtime, platform_id: str) -
     cached = runtime.inbound_verifiers.get(platform_id)
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
+    generation = runtime.inbound_generation.get(platform_id, 0)
     if await session.get(Platform, platform_id) is None:
         raise ProblemError(404, "unknown-platform", f"no platform registered as {platform_id!r}")
     now = utcnow()
@@ -105,7 +106,9 @@ async def _verifier(session: AsyncSession, runtime: Runtime, platform_id: str) -
         webhook = Webhook([m for m in material if m], tolerance=runtime.settings.signature_tolerance_s)
         runtime.verifier_cache[cache_key] = webhook
     ttl = min([INBOUND_KEYS_TTL_S, *((k.valid_until - now).total_seconds() for k in usable if k.valid_until)])
-    runtime.inbound_verifiers[platform_id] = (time.monotonic() + ttl, webhook)
+    if runtime.inbound_generation.get(platform_id, 0) == generation:
+        # Not when the keys changed while we read them: the read may predate the change.
+        runtime.inbound_verifiers[platform_id] = (time.monotonic() + ttl, webhook)
     return webhook
 
 

@@ -48,7 +48,10 @@ class RequestContextMiddleware(ASGIMiddleware):
             stranded = scope.get("state", {}).pop(SESSION_STATE_KEY, None)
             if stranded is not None:
                 # A dependency failed after the session opened and Litestar skipped its clean-up.
-                await stranded.close()
+                try:
+                    await stranded.close()
+                except Exception as exc:  # noqa: BLE001 - the answer is sent; log and still count the request
+                    _log.warning("closing a stranded session failed", error=f"{type(exc).__name__}: {exc}")
             elapsed = time.perf_counter() - started
             route = _route_of(scope)
             app_state: Any = scope["app"].state

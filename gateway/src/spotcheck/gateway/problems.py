@@ -160,7 +160,9 @@ def _handle_bad_request(request: Request[Any, Any, Any], exc: HTTPException) -> 
     """A body Litestar could not read: 415 naming ``content-type`` when it was not declared JSON, else 400."""
     detail = exc.detail or "the request could not be read"
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if detail.startswith("JSON is malformed") and media_type and not _is_json(media_type):
+    # Only JSON endpoints reach here (the intake and evidence uploads read their bodies themselves), so a
+    # declared non-JSON type is the reason whatever the parser said.
+    if media_type and not _is_json(media_type):
         reason = f"{media_type!r} is not accepted here; send the body as application/json"
         problem = Problem(
             type="urn:spotcheck:problem:unsupported-media-type",

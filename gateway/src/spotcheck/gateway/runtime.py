@@ -37,6 +37,8 @@ class Runtime:
         self.verifier_cache: dict[tuple[str, tuple[str, ...]], Webhook] = {}
         # Each platform's current verifier for a moment (monotonic deadline), instead of two queries per reply.
         self.inbound_verifiers: dict[str, tuple[float, Webhook]] = {}
+        # Bumped by every in-process key change, so a look-up that raced with it does not cache the old keys.
+        self.inbound_generation: dict[str, int] = {}
         # Set whenever the API commits outbound messages, so an in-process worker delivers at once.
         self.outbox_wakeup = asyncio.Event()
         self._background: list[asyncio.Task[None]] = []
@@ -69,6 +71,7 @@ class Runtime:
 
     def forget_inbound_keys(self, platform_id: str) -> None:
         """Drop a platform's cached verifier at once (its inbound keys changed in this process)."""
+        self.inbound_generation[platform_id] = self.inbound_generation.get(platform_id, 0) + 1
         self.inbound_verifiers.pop(platform_id, None)
         self.verifier_cache = {k: v for k, v in self.verifier_cache.items() if k[0] != platform_id}
 

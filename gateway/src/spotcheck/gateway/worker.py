@@ -63,6 +63,8 @@ _IDLE_POLL_S = 1.0
 _SWEEP_EVERY_S = 60.0
 _ROUTE_TTL_S = 2.0  # a key rotation or a disable by another worker is seen within this
 _ERROR_CHARS = 500
+_RECORD_RETRY_DELAYS_S = (0.2, 1.0)  # before the per-outcome fallback of the group commit
+_DRAIN_GRACE_S = 10.0  # how long stopping waits for deliveries in flight before cancelling them
 
 
 def next_retry_delay(
@@ -347,13 +349,20 @@ class DeliveryWorker:
         if checkpoint is not None:
             _log.info("audit checkpoint signed", seq=checkpoint.seq, head=checkpoint.head_hash[:16])
 
-    async def drain(self) -> None:
-        """Wait for deliveries in flight."""
+    async def drain(self, *, grace_s: float | None = None) -> None:
+        """Wait for deliveries in flight (cancelling those still running after ``grace_s``), then their records.
+
+        A cancelled delivery keeps its lease and is delivered again once the lease lapses; an outcome already
+        handed to the group commit is still written, and a second cancellation does not interrupt that write.
+        """
         if self._in_flight:
-            await asyncio.gather(*self._in_flight, return_exceptions=True)
+            grace = _DRAIN_GRACE_S if grace_s is None else grace_s
+            _done, late = await asyncio.wait(set(self._in_flight), timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         if self._recorder is not None:
-            # Outcomes whose deliveries were cancelled are still written: the platform has the message.
-            await asyncio.gather(self._recorder, return_exceptions=True)
+            await asyncio.gather(asyncio.shield(self._recorder), return_exceptions=True)
 
     async def aclose(self) -> None:
         """Close adapters and the shared HTTP client."""
@@ -479,23 +488,45 @@ class DeliveryWorker:
         while self._records:
             batch, self._records = self._records, []
             try:
-                await self._write_records(batch)
+                await self._write_batch(batch)
             except BaseException as exc:
                 for pending in batch:
                     if not pending.written.done():
                         pending.written.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
                 if not isinstance(exc, Exception):
                     raise
+
+    async def _write_batch(self, batch: list[_PendingRecord]) -> None:
+        """Write a batch, retrying what failed: the outcomes are still here and the transaction rolled back.
+
+        After the retries each outcome is tried in a transaction of its own, so one bad record (or a brief
+        outage) costs at most its own message a redelivery after its lease, never the whole batch's.
+        """
+        for delay in _RECORD_RETRY_DELAYS_S:
+            try:
+                await self._write_records(batch)
+            except Exception:  # noqa: BLE001 - the store may be restarting or busy: back off and try again
+                _log.warning("recording outcomes failed; retrying", worker=self.worker_id, outcomes=len(batch))
+                await asyncio.sleep(delay)
             else:
                 for pending in batch:
                     if not pending.written.done():
                         pending.written.set_result(None)
+                return
+        for pending in batch:
+            try:
+                await self._write_records([pending])
+            except Exception as exc:  # noqa: BLE001 - left to the lease; the waiter logs it
+                if not pending.written.done():
+                    pending.written.set_exception(exc)
+            else:
+                if not pending.written.done():
+                    pending.written.set_result(None)
 
     async def _write_records(self, batch: list[_PendingRecord]) -> None:
         now = utcnow()
         audit: list[AuditEntry] = []
-        for pending in batch:
-            self.runtime.metrics.deliveries.labels(pending.outcome.status).inc()
+        newly_delivered = 0
         async with self.runtime.sessions() as session, session.begin():
             # A plain bulk insert: one round trip for the batch (the ORM would insert row by row for the ids).
             await session.execute(
@@ -547,12 +578,16 @@ class DeliveryWorker:
                             },
                         )
                     )
-                    self.delivered += 1
+                    newly_delivered += 1
             for pending in batch:
                 if pending.outcome.status != "delivered":
                     await self._record_failure(session, pending, now, audit)
             if audit:
                 await append_audit_many(session, audit)
+        # Counted once committed: a batch that is retried must not count twice.
+        self.delivered += newly_delivered
+        for pending in batch:
+            self.runtime.metrics.deliveries.labels(pending.outcome.status).inc()
 
     async def _record_failure(
         self, session: AsyncSession, pending: _PendingRecord, now: datetime, audit: list[AuditEntry]
