@@ -113,7 +113,7 @@ async def test_flaky_receiver_gets_every_message_once_after_dedupe(gateway: Any,
 
 @pytest.mark.postgres
 async def test_outcomes_finishing_together_share_one_commit_and_keep_the_chain(gateway: Any, receiver: Any) -> None:
-    platform_id = await gateway.receiver_platform(receiver)
+    platform_id = await gateway.receiver_platform(receiver, timeout_s=10)  # no timeouts on a loaded machine
     ids = await gateway.enqueue_raw(platform_id, 40)
     receiver.latency_s = 0.02  # deliveries overlap, so their outcomes queue behind one write
     runtime = Runtime(_worker_settings(gateway, worker_concurrency=16, endpoint_rate_per_s=1e6))
@@ -176,9 +176,9 @@ async def test_a_slow_endpoint_does_not_hold_back_deliveries_to_others(
 
 
 async def test_the_worker_fills_every_slot_even_when_a_claim_is_smaller(gateway: Any, receiver: Any) -> None:
-    platform_id = await gateway.receiver_platform(receiver, timeout_s=5)
+    platform_id = await gateway.receiver_platform(receiver, timeout_s=10)
     ids = await gateway.enqueue_raw(platform_id, 16)
-    receiver.latency_s = 0.4
+    receiver.latency_s = 1.0  # long enough for four claims of two, even on a loaded machine
     runtime = Runtime(_worker_settings(gateway, worker_concurrency=8, worker_batch=2, endpoint_rate_per_s=1e6))
     worker = DeliveryWorker(runtime)
 
@@ -197,7 +197,7 @@ async def test_the_worker_fills_every_slot_even_when_a_claim_is_smaller(gateway:
 async def test_a_failed_group_commit_is_retried_and_then_split(
     gateway: Any, receiver: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    platform_id = await gateway.receiver_platform(receiver)
+    platform_id = await gateway.receiver_platform(receiver, timeout_s=10)
     ids = await gateway.enqueue_raw(platform_id, 12)
     receiver.latency_s = 0.02
     monkeypatch.setattr("spotcheck.gateway.worker._RECORD_RETRY_DELAYS_S", (0.01, 0.01))
@@ -213,10 +213,13 @@ async def test_a_failed_group_commit_is_retried_and_then_split(
         await real_write(batch)
 
     monkeypatch.setattr(worker, "_write_records", flaky_write)
+
+    async def done() -> bool:
+        return (await _statuses(gateway)).get("delivered", 0) == len(ids)
+
     try:
-        assert await worker.run_once() == len(ids)
+        await _run_until(worker, gateway, done)
     finally:
-        await worker.aclose()
         await runtime.stop()
     assert max(calls) > 1  # outcomes were grouped, the group failed and was retried...
     assert worker.delivered == len(ids)  # ...then written one by one, each counted once
