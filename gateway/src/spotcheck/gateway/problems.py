@@ -71,16 +71,8 @@ def _request_id(request: Request[Any, Any, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _respond(request: Request[Any, Any, Any], problem: Problem, headers: dict[str, str] | None = None) -> Response[Any]:
-    return Response(
-        content=msgspec.json.encode(problem),
-        status_code=problem.status,
-        media_type=PROBLEM_MEDIA_TYPE,
-        headers=headers,
-    )
-
-
 def _handle_problem(request: Request[Any, Any, Any], exc: ProblemError) -> Response[Any]:
+    """Every error answer goes through here: the other handlers describe theirs as a :class:`ProblemError`."""
     problem = Problem(
         type=f"urn:spotcheck:problem:{exc.code}",
         title=exc.title,
@@ -91,7 +83,12 @@ def _handle_problem(request: Request[Any, Any, Any], exc: ProblemError) -> Respo
         allowed=exc.allowed,
         request_id=_request_id(request),
     )
-    return _respond(request, problem, exc.headers)
+    return Response(
+        content=msgspec.json.encode(problem),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=exc.headers,
+    )
 
 
 def _validation_errors(exc: ValidationException) -> list[FieldError]:
@@ -128,16 +125,7 @@ def _path_of(message: str) -> str:
 def _handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     errors = _validation_errors(exc)
     detail = "; ".join(f"{e.field}: {e.reason}" for e in errors)
-    problem = Problem(
-        type="urn:spotcheck:problem:invalid-request",
-        title="Invalid request",
-        status=400,
-        detail=detail,
-        instance=request.url.path,
-        errors=errors,
-        request_id=_request_id(request),
-    )
-    return _respond(request, problem)
+    return _handle_problem(request, ProblemError(400, "invalid-request", detail, errors=errors))
 
 
 def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -145,15 +133,7 @@ def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
         return _handle_bad_request(request, exc)
     codes = {401: "unauthenticated", 403: "forbidden", 404: "not-found", 405: "method-not-allowed", 413: "too-large"}
     code = codes.get(exc.status_code, "http-error")
-    problem = Problem(
-        type=f"urn:spotcheck:problem:{code}",
-        title=code.replace("-", " ").capitalize(),
-        status=exc.status_code,
-        detail=exc.detail,
-        instance=request.url.path,
-        request_id=_request_id(request),
-    )
-    return _respond(request, problem, exc.headers)
+    return _handle_problem(request, ProblemError(exc.status_code, code, exc.detail, headers=exc.headers))
 
 
 def _handle_bad_request(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -164,27 +144,13 @@ def _handle_bad_request(request: Request[Any, Any, Any], exc: HTTPException) -> 
     # declared non-JSON type is the reason whatever the parser said.
     if media_type and not _is_json(media_type):
         reason = f"{media_type!r} is not accepted here; send the body as application/json"
-        problem = Problem(
-            type="urn:spotcheck:problem:unsupported-media-type",
-            title="Unsupported media type",
-            status=415,
-            detail=reason,
-            instance=request.url.path,
-            errors=[FieldError(field="content-type", reason=reason)],
-            request_id=_request_id(request),
-        )
-        return _respond(request, problem)
+        errors = [FieldError(field="content-type", reason=reason)]
+        return _handle_problem(request, ProblemError(415, "unsupported-media-type", reason, errors=errors))
     # Parameters that fail to parse raise ValidationException (handled above); what is left is the body.
-    problem = Problem(
-        type="urn:spotcheck:problem:invalid-request",
-        title="Invalid request",
-        status=400,
-        detail=f"body: {detail}",
-        instance=request.url.path,
-        errors=[FieldError(field="body", reason=detail)],
-        request_id=_request_id(request),
+    errors = [FieldError(field="body", reason=detail)]
+    return _handle_problem(
+        request, ProblemError(400, "invalid-request", f"body: {detail}", errors=errors, headers=exc.headers)
     )
-    return _respond(request, problem, exc.headers)
 
 
 def _is_json(media_type: str) -> bool:
@@ -194,16 +160,8 @@ def _is_json(media_type: str) -> bool:
 def _handle_undecodable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # msgspec raises these (not a DecodeError) for invalid UTF-8 in strings and absurd nesting.
     reason = "body is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else "body nests too deeply"
-    problem = Problem(
-        type="urn:spotcheck:problem:invalid-request",
-        title="Invalid request",
-        status=400,
-        detail=reason,
-        instance=request.url.path,
-        errors=[FieldError(field="body", reason=reason)],
-        request_id=_request_id(request),
-    )
-    return _respond(request, problem)
+    errors = [FieldError(field="body", reason=reason)]
+    return _handle_problem(request, ProblemError(400, "invalid-request", reason, errors=errors))
 
 
 def _handle_database(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -211,26 +169,13 @@ def _handle_database(request: Request[Any, Any, Any], exc: Exception) -> Respons
     original = getattr(exc, "orig", None)
     text = f"{type(original).__name__}: {original}" if original is not None else type(exc).__name__
     if isinstance(exc, DBAPIError) and not exc.connection_invalidated and _is_bad_value(text):
-        problem = Problem(
-            type="urn:spotcheck:problem:invalid-field",
-            title="Invalid field",
-            status=400,
-            detail="a text value contains a character the store cannot keep (e.g. U+0000)",
-            instance=request.url.path,
-            errors=[FieldError(field="body", reason="contains a NUL or untranslatable character")],
-            request_id=_request_id(request),
-        )
-        return _respond(request, problem)
+        errors = [FieldError(field="body", reason="contains a NUL or untranslatable character")]
+        detail = "a text value contains a character the store cannot keep (e.g. U+0000)"
+        return _handle_problem(request, ProblemError(400, "invalid-field", detail, errors=errors))
     _log.warning("database unavailable", path=request.url.path, error=text[:200])
-    problem = Problem(
-        type="urn:spotcheck:problem:unavailable",
-        title="Service unavailable",
-        status=503,
-        detail="the gateway's database is unavailable; retry shortly (nothing was recorded)",
-        instance=request.url.path,
-        request_id=_request_id(request),
-    )
-    return _respond(request, problem, {"retry-after": "5"})
+    detail = "the gateway's database is unavailable; retry shortly (nothing was recorded)"
+    unavailable = ProblemError(503, "unavailable", detail, title="Service unavailable", headers={"retry-after": "5"})
+    return _handle_problem(request, unavailable)
 
 
 def _is_bad_value(text: str) -> bool:
@@ -240,15 +185,10 @@ def _is_bad_value(text: str) -> bool:
 
 def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     _log.error("unhandled error", path=request.url.path, error_type=type(exc).__name__, exc_info=exc)
-    problem = Problem(
-        type="urn:spotcheck:problem:internal",
-        title="Internal error",
-        status=HTTP_500_INTERNAL_SERVER_ERROR,
-        detail="the gateway failed to process this request; it has been logged",
-        instance=request.url.path,
-        request_id=_request_id(request),
+    detail = "the gateway failed to process this request; it has been logged"
+    return _handle_problem(
+        request, ProblemError(HTTP_500_INTERNAL_SERVER_ERROR, "internal", detail, title="Internal error")
     )
-    return _respond(request, problem)
 
 
 exception_handlers: dict[type[Exception] | int, Any] = {
