@@ -27,13 +27,12 @@ from pathlib import Path
 from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from litestar import Controller, Request, post
-from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, post
+from litestar.di import Provide
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway.access import Principal
+from spotcheck.gateway.api.deps import CurrentPrincipal, RuntimeDep, Session, provide_principal, provide_runtime
 from spotcheck.gateway.audit import GENESIS, ChainBreak, append_audit, record_hash, verify_chain
 from spotcheck.gateway.problems import ProblemError
 from spotcheck.gateway.runtime import Runtime
@@ -345,29 +344,12 @@ async def write_checkpoint(settings: Settings, *, actor: str = "cli") -> dict[st
         await runtime.stop()
 
 
-# The API package imports this module, so its dependencies are reached lazily (an import cycle otherwise).
-Session = NamedDependency[AsyncSession]
-CurrentPrincipal = NamedDependency[Principal]
-RuntimeDep = NamedDependency[Runtime]
-
-
-async def _provide_principal(request: Request[Any, Any, State], session: Session) -> Principal:
-    from spotcheck.gateway.api.deps import provide_principal  # noqa: PLC0415 - see the note above
-
-    return await provide_principal(request, session)
-
-
-async def _provide_runtime(state: State) -> Runtime:
-    runtime: Runtime = state.runtime
-    return runtime
-
-
 class AuditController(Controller):
     """Audit administration: signed checkpoints on demand (they are also taken by CLI and periodically)."""
 
     path = "/v1/audit"
     tags = ["audit"]  # noqa: RUF012 - Litestar reads it as a class attribute
-    dependencies = {"principal": Provide(_provide_principal), "runtime": Provide(_provide_runtime)}  # noqa: RUF012
+    dependencies = {"principal": Provide(provide_principal), "runtime": Provide(provide_runtime)}  # noqa: RUF012
     security = [{"regulatorToken": []}]  # noqa: RUF012
 
     @post("/checkpoints", summary="Sign a checkpoint of the audit chain now (admin)", status_code=201)

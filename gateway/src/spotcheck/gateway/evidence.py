@@ -35,7 +35,7 @@ import puremagic
 import structlog
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
+from litestar.di import Provide
 from litestar.exceptions import InternalServerException
 from litestar.params import FromPath, FromQuery
 from litestar.response import File
@@ -44,7 +44,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.access import Principal
+from spotcheck.gateway.api.deps import CurrentPrincipal, RuntimeDep, Session, provide_principal, provide_runtime
 from spotcheck.gateway.audit import append_audit
+from spotcheck.gateway.cases import CaseService
 from spotcheck.gateway.problems import ProblemError, field_error
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.settings import Settings
@@ -361,26 +363,7 @@ def evidence_store(settings: Settings) -> EvidenceStore:
     return store
 
 
-# The API package imports this module, so its dependencies are reached lazily (an import cycle otherwise).
-Session = NamedDependency[AsyncSession]
-CurrentPrincipal = NamedDependency[Principal]
-RuntimeDep = NamedDependency[Runtime]
-
-
-async def _provide_principal(request: Request[Any, Any, State], session: Session) -> Principal:
-    from spotcheck.gateway.api.deps import provide_principal  # noqa: PLC0415 - see the note above
-
-    return await provide_principal(request, session)
-
-
-async def _provide_runtime(state: State) -> Runtime:
-    runtime: Runtime = state.runtime
-    return runtime
-
-
 async def _load_case(session: AsyncSession, principal: Principal, runtime: Runtime, case_id: str) -> Case:
-    from spotcheck.gateway.cases import CaseService  # noqa: PLC0415 - see the note above
-
     return await CaseService(session, principal, runtime).load(case_id)
 
 
@@ -492,7 +475,7 @@ class EvidenceController(Controller):
 
     path = "/v1"
     tags = ["evidence"]  # noqa: RUF012 - Litestar reads it as a class attribute
-    dependencies = {"principal": Provide(_provide_principal), "runtime": Provide(_provide_runtime)}  # noqa: RUF012
+    dependencies = {"principal": Provide(provide_principal), "runtime": Provide(provide_runtime)}  # noqa: RUF012
     security = [{"regulatorToken": []}]  # noqa: RUF012
 
     @post(

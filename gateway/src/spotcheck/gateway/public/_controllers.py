@@ -22,6 +22,7 @@ from litestar.response import Redirect, Stream
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spotcheck.gateway.api.deps import provide_runtime
 from spotcheck.gateway.checkpoints import CHECKPOINT_TYPE, checkpoint_document, signing_key_for
 from spotcheck.gateway.problems import ProblemError, field_error
 from spotcheck.gateway.public._announcements import get_announcement, list_announcements
@@ -68,11 +69,6 @@ _PAGE_HEADERS: Final = {
 }
 _FEED_HEADERS: Final = {"x-content-type-options": "nosniff", "cache-control": "public, max-age=60"}
 _STYLESHEET: Final = (files("spotcheck.gateway.public") / "static" / "site.css").read_bytes()
-
-
-async def _provide_runtime(state: State) -> Runtime:
-    runtime: Runtime = state.runtime
-    return runtime
 
 
 def _params(request: Request[Any, Any, State]) -> dict[str, str]:
@@ -130,7 +126,7 @@ class PublicController(Controller):
 
     path = "/public"
     tags = ["public"]  # noqa: RUF012 - Litestar reads it as a class attribute
-    dependencies = {"runtime": Provide(_provide_runtime)}  # noqa: RUF012
+    dependencies = {"runtime": Provide(provide_runtime)}  # noqa: RUF012
 
     @get("/", summary="The public site's entry: the results list", include_in_schema=False)
     async def index(self) -> Redirect:
