@@ -54,6 +54,18 @@ async def _run_until(worker: DeliveryWorker, gateway: Any, done: Any, limit_s: f
         await asyncio.wait_for(task, 30)
 
 
+async def _deliver_everything(worker: DeliveryWorker, gateway: Any, count: int) -> None:
+    """Run the worker until ``count`` messages are delivered, then stop its runtime."""
+
+    async def done() -> bool:
+        return (await _statuses(gateway)).get("delivered", 0) == count
+
+    try:
+        await _run_until(worker, gateway, done)
+    finally:
+        await worker.runtime.stop()
+
+
 async def _statuses(gateway: Any) -> Counter[str]:
     async with gateway.sessions() as session:
         rows = await session.execute(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status))
@@ -93,13 +105,7 @@ async def test_flaky_receiver_gets_every_message_once_after_dedupe(gateway: Any,
     runtime = Runtime(_worker_settings(gateway))
     worker = DeliveryWorker(runtime, rng=random.Random(3).random)
 
-    async def done() -> bool:
-        return (await _statuses(gateway)).get("delivered", 0) == len(ids)
-
-    try:
-        await _run_until(worker, gateway, done)
-    finally:
-        await runtime.stop()
+    await _deliver_everything(worker, gateway, len(ids))
     assert set(receiver.accepted) == set(ids)  # every message arrived and was answered 2xx
     assert sum(receiver.seen.values()) > len(ids)  # ...through real retries
     async with gateway.sessions() as session:
@@ -214,13 +220,7 @@ async def test_a_failed_group_commit_is_retried_and_then_split(
 
     monkeypatch.setattr(worker, "_write_records", flaky_write)
 
-    async def done() -> bool:
-        return (await _statuses(gateway)).get("delivered", 0) == len(ids)
-
-    try:
-        await _run_until(worker, gateway, done)
-    finally:
-        await runtime.stop()
+    await _deliver_everything(worker, gateway, len(ids))
     assert max(calls) > 1  # outcomes were grouped, the group failed and was retried...
     assert worker.delivered == len(ids)  # ...then written one by one, each counted once
     assert (await _statuses(gateway))["delivered"] == len(ids)
