@@ -560,7 +560,7 @@ async def enqueue_raw(runtime: Runtime, platform_id: str, count: int, *, notify:
     """
     from sqlalchemy import text
 
-    from spotcheck.gateway.outbox import NOTIFY_CHANNEL
+    from spotcheck.gateway.delivery.outbox import NOTIFY_CHANNEL
     from spotcheck.gateway.store.models import OutboundMessage
     from spotcheck.sdk import new_message_id
 

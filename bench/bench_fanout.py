@@ -4,8 +4,9 @@ Run: ``python bench/bench_fanout.py [--smoke | --quick | --full] [--messages N] 
 
 A receiver in its own process (pinned to its own core when there are two) answers 200 to every POST and checks
 nothing. The baseline is a bare ``aiohttp`` client POSTing pre-signed bodies with the worker's concurrency: the
-least any sender must do. Ours is :class:`~spotcheck.gateway.worker.DeliveryWorker` on the embedded SQLite store
-doing all of its work per message: claim under a lease, sign, POST, record the attempt, mark delivered, audit.
+least any sender must do. Ours is :class:`~spotcheck.gateway.delivery.worker.DeliveryWorker` on the embedded
+SQLite store doing all of its work per message: claim under a lease, sign, POST, record the attempt, mark
+delivered, audit.
 Both send the same ~2 KB bodies; each side is warmed up first and timed from the moment the messages are
 committed (ours) or the first POST starts (baseline) until the last answer is recorded.
 
@@ -44,9 +45,9 @@ from _common import (
 )
 
 from spotcheck.adapters import make_http_client
+from spotcheck.gateway.delivery.worker import DeliveryWorker
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.settings import Settings
-from spotcheck.gateway.worker import DeliveryWorker
 from spotcheck.sdk import Webhook, new_message_id
 
 NAME = "fanout"

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select, text
 
-from spotcheck.gateway.audit import record_hash, verify_chain
-from spotcheck.gateway.checkpoints import (
+from spotcheck.gateway.audit.chain import record_hash, verify_chain
+from spotcheck.gateway.audit.checkpoints import (
     CHECKPOINT_TYPE,
     SIGNING_KEY_FILE,
     GatewaySigningKey,

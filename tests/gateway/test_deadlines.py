@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from spotcheck.gateway import deadlines
-from spotcheck.gateway.deadlines import (
+from spotcheck.gateway import workdays as deadlines
+from spotcheck.gateway.workdays import (
     BASIS_PLATFORM_ANSWER,
     BASIS_REINSPECTION_APPLICATION,
     BASIS_RESULT_NOTICE,

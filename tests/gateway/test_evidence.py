@@ -14,7 +14,7 @@ import msgspec
 import pytest
 from sqlalchemy import func, select
 
-from spotcheck.gateway.evidence import (
+from spotcheck.gateway.evidence.store import (
     ACCEPTED_MEDIA_TYPES,
     EvidenceError,
     EvidenceStore,

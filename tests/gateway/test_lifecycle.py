@@ -10,7 +10,7 @@ import msgspec
 import pytest
 from sqlalchemy import select
 
-from spotcheck.gateway.audit import verify_chain
+from spotcheck.gateway.audit.chain import verify_chain
 from spotcheck.gateway.store.models import OutboundMessage
 from spotcheck.schemas import (
     LogEntry,

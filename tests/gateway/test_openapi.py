@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from spotcheck.gateway.api.examples import REQUEST_EXAMPLES
+from spotcheck.gateway.web.openapi import REQUEST_EXAMPLES
 
 
 def _walk(node: Any) -> list[str]:

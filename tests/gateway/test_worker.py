@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from spotcheck.gateway.audit import verify_chain
+from spotcheck.gateway.audit.chain import verify_chain
+from spotcheck.gateway.delivery.worker import DeliveryWorker, next_retry_delay, smtp_config_from_url
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.settings import Settings
 from spotcheck.gateway.store.models import AuditRecord, DeliveryAttempt, OperationalEvent, OutboundMessage, Platform
 from spotcheck.gateway.store.types import utcnow
-from spotcheck.gateway.worker import DeliveryWorker, next_retry_delay, smtp_config_from_url
 
 FAST_SCHEDULE = (0.05, 0.05, 0.1, 0.1, 0.2, 0.2, 0.3, 0.3, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5)
 
@@ -206,7 +206,7 @@ async def test_a_failed_group_commit_is_retried_and_then_split(
     platform_id = await gateway.receiver_platform(receiver, timeout_s=10)
     ids = await gateway.enqueue_raw(platform_id, 12)
     receiver.latency_s = 0.02
-    monkeypatch.setattr("spotcheck.gateway.worker._RECORD_RETRY_DELAYS_S", (0.01, 0.01))
+    monkeypatch.setattr("spotcheck.gateway.delivery.worker._RECORD_RETRY_DELAYS_S", (0.01, 0.01))
     runtime = Runtime(_worker_settings(gateway, worker_concurrency=12, endpoint_rate_per_s=1e6))
     worker = DeliveryWorker(runtime)
     real_write = worker._write_records
@@ -239,7 +239,7 @@ async def test_stopping_waits_a_grace_period_for_a_hanging_delivery_then_leaves_
     platform_id = await gateway.receiver_platform(receiver, timeout_s=60)
     (message_id,) = await gateway.enqueue_raw(platform_id, 1)
     receiver.latency_s = 8.0
-    monkeypatch.setattr("spotcheck.gateway.worker._DRAIN_GRACE_S", 0.5)
+    monkeypatch.setattr("spotcheck.gateway.delivery.worker._DRAIN_GRACE_S", 0.5)
     runtime = Runtime(_worker_settings(gateway))
     worker = DeliveryWorker(runtime)
     stop = asyncio.Event()

@@ -23,9 +23,9 @@ import pytest
 from sqlalchemy import func, select
 
 from spotcheck.adapters import MAX_EXCERPT_BYTES
+from spotcheck.gateway.delivery.worker import DeliveryWorker
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.models import DeliveryAttempt, OutboundMessage
-from spotcheck.gateway.worker import DeliveryWorker
 from spotcheck.sdk import VerificationError, Webhook, generate_keypair
 
 TIMEOUT_S = 1.5  # the adapter's whole-attempt budget for every endpoint below

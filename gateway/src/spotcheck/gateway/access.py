@@ -187,7 +187,7 @@ async def create_token_for_authority(
                 await session.flush()
             token, row = create_token(authority.id, scopes, label)
             session.add(row)
-            from spotcheck.gateway.audit import append_audit  # noqa: PLC0415
+            from spotcheck.gateway.audit.chain import append_audit  # noqa: PLC0415
 
             await append_audit(session, actor="cli", action="token.created", subject=row.id, detail={"label": label})
             return token, authority.id

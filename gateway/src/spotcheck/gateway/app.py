@@ -13,16 +13,25 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway.api.examples import polish_openapi
-from spotcheck.gateway.middleware import SESSION_STATE_KEY, RequestContextMiddleware
+from spotcheck.gateway.audit.controllers import AuditController
+from spotcheck.gateway.cases.controllers import CaseController
+from spotcheck.gateway.deadlines.controllers import OperationsController
+from spotcheck.gateway.delivery.controllers import DeliveryController
+from spotcheck.gateway.evidence.controllers import EvidenceController
+from spotcheck.gateway.intake.controllers import intake
 from spotcheck.gateway.observability import Metrics, configure_logging
-from spotcheck.gateway.problems import ProblemError, exception_handlers
+from spotcheck.gateway.public import PublicController
+from spotcheck.gateway.registry.controllers import RegistryController
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.settings import Settings, get_settings
+from spotcheck.gateway.web.middleware import SESSION_STATE_KEY, RequestContextMiddleware
+from spotcheck.gateway.web.openapi import polish_openapi
+from spotcheck.gateway.web.problems import ProblemError, exception_handlers
 
 __all__ = ["create_app"]
 
@@ -72,6 +81,19 @@ async def provide_session(request: Request[object, object, State]) -> AsyncGener
         await session.close()
 
 
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [
+    RegistryController,
+    CaseController,
+    OperationsController,
+    DeliveryController,
+    intake,
+    EvidenceController,
+    AuditController,
+    PublicController,
+]
+"""Every capability's routes, mounted by :func:`create_app`."""
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Litestar:
     """Build the gateway application.
 
@@ -91,7 +113,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.state.runtime = rt
         polish_openapi(app.openapi_schema)
         if owned and settings.run_worker:
-            from spotcheck.gateway.worker import DeliveryWorker  # noqa: PLC0415 - only when the worker runs here
+            from spotcheck.gateway.delivery.worker import DeliveryWorker  # noqa: PLC0415 - only when the worker runs here
 
             rt.add_background(asyncio.create_task(DeliveryWorker(rt).run(), name="spotcheck-worker"))
         try:
@@ -99,8 +121,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         finally:
             if owned:
                 await rt.stop()
-
-    from spotcheck.gateway.api.routes import route_handlers  # noqa: PLC0415 - controllers import the app
 
     openapi = OpenAPIConfig(
         title="Spotcheck gateway",
@@ -122,7 +142,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
 
     return Litestar(
-        route_handlers=[health, ready, metrics, *route_handlers],
+        route_handlers=[health, ready, metrics, *ROUTE_HANDLERS],
         dependencies={"session": Provide(provide_session)},
         lifespan=[lifespan],
         exception_handlers=exception_handlers,

@@ -87,9 +87,9 @@ def worker(settings: Settings, worker_id: str | None) -> None:
     """Run a delivery worker until SIGINT/SIGTERM (several may run against one PostgreSQL)."""
     import signal  # noqa: PLC0415
 
+    from spotcheck.gateway.delivery.worker import DeliveryWorker  # noqa: PLC0415
     from spotcheck.gateway.observability import configure_logging  # noqa: PLC0415
     from spotcheck.gateway.runtime import Runtime  # noqa: PLC0415
-    from spotcheck.gateway.worker import DeliveryWorker  # noqa: PLC0415
 
     configure_logging(json=settings.log_json, level=settings.log_level)
 
@@ -153,7 +153,7 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
 @click.pass_obj
 def deliveries_list(settings: Settings, status: str | None, platform_id: str | None, limit: int) -> None:
     """List outbound messages, newest first."""
-    from spotcheck.gateway.deliveries import list_deliveries  # noqa: PLC0415
+    from spotcheck.gateway.delivery.service import list_deliveries  # noqa: PLC0415
 
     async def _list() -> list[tuple[str, ...]]:
         async with _session(settings) as session:
@@ -179,7 +179,7 @@ def deliveries_list(settings: Settings, status: str | None, platform_id: str | N
 @click.pass_obj
 def deliveries_redeliver(settings: Settings, message_id: str) -> None:
     """Queue one message for delivery again (same webhook-id)."""
-    from spotcheck.gateway.deliveries import redeliver  # noqa: PLC0415
+    from spotcheck.gateway.delivery.service import redeliver  # noqa: PLC0415
 
     async def _redeliver() -> bool:
         async with _session(settings) as session, session.begin():
@@ -199,7 +199,7 @@ def deliveries_replay(settings: Settings, platform_id: str | None, since: str | 
     """Replay dead letters of a platform and/or a time range, with a progress bar."""
     from rich.progress import Progress  # noqa: PLC0415
 
-    from spotcheck.gateway.deliveries import dead_letters, replay_dead_letters  # noqa: PLC0415
+    from spotcheck.gateway.delivery.service import dead_letters, replay_dead_letters  # noqa: PLC0415
 
     if platform_id is None and since is None and until is None:
         raise click.UsageError("give --platform, --since/--until, or both")
@@ -285,7 +285,7 @@ def tokens_create(
 @click.pass_obj
 def deadlines(settings: Settings, status: str) -> None:
     """List open deadlines, most urgent first."""
-    from spotcheck.gateway.deadline_views import list_open_deadlines  # noqa: PLC0415
+    from spotcheck.gateway.deadlines.service import list_open_deadlines  # noqa: PLC0415
 
     rows = _run(lambda: list_open_deadlines(settings, status=status))
     if not rows:
@@ -305,7 +305,7 @@ def audit() -> None:
 @click.pass_obj
 def audit_verify(settings: Settings) -> None:
     """Walk the whole chain and check every signed checkpoint; exit 1 naming the first broken record."""
-    from spotcheck.gateway.checkpoints import verify_audit  # noqa: PLC0415
+    from spotcheck.gateway.audit.checkpoints import verify_audit  # noqa: PLC0415
 
     report = _run(lambda: verify_audit(settings))
     click.echo(report.describe())
@@ -319,7 +319,7 @@ def audit_checkpoint(settings: Settings) -> None:
     """Sign a checkpoint of the chain's head with the gateway key and print it as JSON (exit 1: chain broken)."""
     import json  # noqa: PLC0415
 
-    from spotcheck.gateway.checkpoints import ChainBrokenError, write_checkpoint  # noqa: PLC0415
+    from spotcheck.gateway.audit.checkpoints import ChainBrokenError, write_checkpoint  # noqa: PLC0415
 
     try:
         document = _run(lambda: write_checkpoint(settings))

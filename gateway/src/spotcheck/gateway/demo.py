@@ -24,10 +24,10 @@ import uvicorn
 
 from spotcheck.gateway.access import create_token
 from spotcheck.gateway.app import create_app
-from spotcheck.gateway.deadlines import SHANGHAI
 from spotcheck.gateway.settings import Settings
 from spotcheck.gateway.store.models import Authority
 from spotcheck.gateway.store.types import new_id
+from spotcheck.gateway.workdays import SHANGHAI
 from spotcheck.schemas import (
     DelistingOrder,
     LogEntry,

@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import spotcheck.gateway.store.models_public  # noqa: F401 - registers the 0002 tables in the metadata
 from spotcheck.gateway.access import MasterKey
-from spotcheck.gateway.deadlines import WorkdayCalendar
 from spotcheck.gateway.observability import Metrics
 from spotcheck.gateway.settings import Settings
 from spotcheck.gateway.store import migrations
 from spotcheck.gateway.store.engine import create_engine, session_factory
 from spotcheck.gateway.store.models import Deadline, OutboundMessage
+from spotcheck.gateway.workdays import WorkdayCalendar
 from spotcheck.sdk import Webhook
 
 __all__ = ["Runtime"]

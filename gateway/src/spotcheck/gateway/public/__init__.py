@@ -11,7 +11,7 @@ Published results (抽检结果公布, seed 四(一)), announcements to parties 
 :func:`announcement_sink` is the database-backed sink the delivery worker lends the ``announcement`` adapter.
 """
 
-from spotcheck.gateway.public._announcements import (
+from spotcheck.gateway.public.announcements import (
     DatabaseAnnouncementSink,
     PublicAnnouncement,
     announcement_sink,
@@ -19,8 +19,8 @@ from spotcheck.gateway.public._announcements import (
     list_announcements,
     public_notice,
 )
-from spotcheck.gateway.public._controllers import PublicController
-from spotcheck.gateway.public._results import (
+from spotcheck.gateway.public.controllers import PublicController
+from spotcheck.gateway.public.results import (
     CONCLUSION_LABELS,
     PublicResult,
     ResultFilters,

@@ -42,7 +42,7 @@ class Checkpoint(Base):
     """A signed statement of the audit chain's head: the record ``seq`` ends a chain of ``record_count`` records.
 
     ``signature`` is the gateway's Ed25519 signature (base64) over the canonical JSON described in
-    :mod:`spotcheck.gateway.checkpoints`; ``public_key`` (``whpk_…``) is the key that made it.
+    :mod:`spotcheck.gateway.audit.checkpoints`; ``public_key`` (``whpk_…``) is the key that made it.
     """
 
     __tablename__ = "audit_checkpoints"

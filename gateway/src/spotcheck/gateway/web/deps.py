@@ -8,8 +8,8 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.access import Principal, authenticate
-from spotcheck.gateway.problems import ProblemError
 from spotcheck.gateway.runtime import Runtime
+from spotcheck.gateway.web.problems import ProblemError
 
 __all__ = ["CurrentPrincipal", "RuntimeDep", "Session", "provide_principal", "provide_runtime", "require_scope"]
 

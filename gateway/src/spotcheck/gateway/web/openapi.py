@@ -257,7 +257,7 @@ PROBLEM_SCHEMA = Schema(
         "request_id": _STRING,
     },
 )
-"""The body of every error answer (see ``spotcheck.gateway.problems``)."""
+"""The body of every error answer (see ``spotcheck.gateway.web.problems``)."""
 
 _PROBLEM_RESPONSES = {
     "400": "the request or a field in it is invalid; `errors` names the field",

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway.audit import append_audit
+from spotcheck.gateway.audit.chain import append_audit
 from spotcheck.gateway.store.models import DeliveryAttempt, OutboundMessage, Platform
 from spotcheck.gateway.store.types import utcnow
 

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spotcheck.adapters import Announcement as AnnouncementMessage
 from spotcheck.adapters import AnnouncementSink
-from spotcheck.gateway.audit import append_audit
-from spotcheck.gateway.public._results import mask_personal_name
+from spotcheck.gateway.audit.chain import append_audit
+from spotcheck.gateway.public.results import mask_personal_name
 from spotcheck.gateway.store.models_public import Announcement
 from spotcheck.gateway.store.types import new_id
 

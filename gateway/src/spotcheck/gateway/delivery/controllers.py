@@ -1,19 +1,25 @@
-"""Deadlines, operational events and the platform intake endpoint."""
+"""Delivery endpoints for operators: list, inspect, redeliver, replay dead letters."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
 
-from litestar import Controller, Request, get, post
-from litestar.datastructures import State
+from litestar import Controller, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
-from sqlalchemy import select
 
 from spotcheck.gateway.access import Principal
-from spotcheck.gateway.api import dto
-from spotcheck.gateway.api.deps import (
+from spotcheck.gateway.delivery.schemas import MessageView, ReplayBody
+from spotcheck.gateway.delivery.service import (
+    dead_letters,
+    delivery_detail,
+    list_deliveries,
+    redeliver,
+    replay_dead_letters,
+)
+from spotcheck.gateway.store.models import Case, OutboundMessage
+from spotcheck.gateway.web.deps import (
     CurrentPrincipal,
     RuntimeDep,
     Session,
@@ -21,94 +27,7 @@ from spotcheck.gateway.api.deps import (
     provide_runtime,
     require_scope,
 )
-from spotcheck.gateway.deadline_views import query_deadlines, sweep_deadlines
-from spotcheck.gateway.deliveries import dead_letters, delivery_detail, list_deliveries, redeliver, replay_dead_letters
-from spotcheck.gateway.intake import receive_reply
-from spotcheck.gateway.problems import ProblemError, field_error
-from spotcheck.gateway.runtime import Runtime
-from spotcheck.gateway.store.models import Case, OperationalEvent, OutboundMessage
-
-__all__ = ["DeliveryController", "OperationsController", "intake"]
-
-
-class OperationsController(Controller):
-    """What needs attention: deadlines due and overdue, escalations."""
-
-    path = "/v1"
-    tags = ["operations"]  # noqa: RUF012 - Litestar reads it as a class attribute
-    dependencies = {"principal": Provide(provide_principal), "runtime": Provide(provide_runtime)}  # noqa: RUF012
-    security = [{"regulatorToken": []}]  # noqa: RUF012
-
-    @get("/deadlines", summary="Open deadlines (filter: overdue, due-soon)")
-    async def deadlines(
-        self,
-        session: Session,
-        principal: CurrentPrincipal,
-        runtime: RuntimeDep,
-        status: FromQuery[Literal["all", "overdue", "due-soon"]] = "all",
-    ) -> list[dto.DeadlineView]:
-        """Open deadlines in this authority's jurisdiction, most urgent first."""
-        views = await query_deadlines(session, runtime.calendar, status=status)
-        visible: list[dto.DeadlineView] = []
-        for view in views:
-            case = await session.get(Case, view.case_id)
-            if case is not None and principal.can_access_case(case):
-                visible.append(view)
-        return visible
-
-    @post("/deadlines/sweep", summary="Escalate overdue answers and finalize lapsed windows now")
-    async def sweep(self, session: Session, principal: CurrentPrincipal, runtime: RuntimeDep) -> dict[str, int]:
-        """Run the deadline sweep (the worker also runs it periodically)."""
-        require_scope(principal, "admin")
-        result = await sweep_deadlines(session, runtime.calendar)
-        await session.commit()
-        return result
-
-    @get("/events", summary="Operational events (escalations, disabled endpoints, dead letters)")
-    async def events(
-        self, session: Session, principal: CurrentPrincipal, limit: FromQuery[int] = 100
-    ) -> list[dict[str, Any]]:
-        """Recent events an operator should look at."""
-        rows = await session.scalars(
-            select(OperationalEvent).order_by(OperationalEvent.id.desc()).limit(max(1, min(limit, 500)))
-        )
-        out: list[dict[str, Any]] = []
-        for row in rows:
-            case = await session.get(Case, row.case_id) if row.case_id else None
-            if case is None or principal.can_access_case(case):
-                out.append(
-                    {
-                        "id": row.id,
-                        "kind": row.kind,
-                        "case_id": row.case_id,
-                        "platform_id": row.platform_id,
-                        "detail": row.detail,
-                        "at": row.at,
-                    }
-                )
-        return out
-
-
-@post(
-    "/v1/intake/{platform_id:str}",
-    tags=["intake"],
-    summary="Receive a signed platform reply (Standard Webhooks)",
-    description=(
-        "One endpoint for every reply type. Signed with the platform's registered key over "
-        "`{webhook-id}.{webhook-timestamp}.{body}`; deduplicated by webhook-id."
-    ),
-    status_code=200,
-)
-async def intake(platform_id: FromPath[str], request: Request[Any, Any, State], session: Session) -> dict[str, Any]:
-    """Verify, deduplicate, validate and apply a platform reply."""
-    runtime: Runtime = request.app.state.runtime
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("application/json"):
-        raise ProblemError(415, "unsupported-media-type", "send the reply as application/json")
-    body = await request.body()
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    result = await receive_reply(session, runtime, platform_id, body, headers)
-    return {"status": result.status, "id": result.message_id, "type": result.type, "detail": result.detail}
+from spotcheck.gateway.web.problems import ProblemError, field_error
 
 
 async def _require_case_access(session: Session, principal: Principal, case_id: str | None) -> None:
@@ -120,8 +39,8 @@ async def _require_case_access(session: Session, principal: Principal, case_id: 
         raise ProblemError(403, "outside-jurisdiction", f"case {case_id} is outside this authority's jurisdiction")
 
 
-def _message_view(row: OutboundMessage) -> dto.MessageView:
-    return dto.MessageView(
+def _message_view(row: OutboundMessage) -> MessageView:
+    return MessageView(
         id=row.id,
         message_type=row.message_type,
         recipient_kind=row.recipient_kind,
@@ -156,7 +75,7 @@ class DeliveryController(Controller):
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
         limit: FromQuery[int] = 100,
-    ) -> list[dto.MessageView]:
+    ) -> list[MessageView]:
         """Outbound messages newest first (operators see every case's deliveries)."""
         require_scope(principal, "admin")
         for name, moment in (("since", since), ("until", until)):
@@ -197,7 +116,7 @@ class DeliveryController(Controller):
     @post("/{message_id:str}/redeliver", summary="Deliver a message again now (same webhook-id)", status_code=202)
     async def redeliver_one(
         self, message_id: FromPath[str], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
-    ) -> dto.MessageView:
+    ) -> MessageView:
         """Queue one message again; receivers deduplicate by its unchanged webhook-id."""
         require_scope(principal, "admin")
         existing = await session.get(OutboundMessage, message_id)
@@ -213,7 +132,7 @@ class DeliveryController(Controller):
 
     @post("/replay", summary="Replay the dead letters of a platform or a time range", status_code=202)
     async def replay(
-        self, data: JSONBody[dto.ReplayBody], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
+        self, data: JSONBody[ReplayBody], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
     ) -> dict[str, int]:
         """Put matching dead letters back in the queue; a platform disabled by a 410 is re-enabled."""
         require_scope(principal, "admin")

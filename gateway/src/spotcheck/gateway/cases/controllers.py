@@ -11,26 +11,46 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway.api import dto
-from spotcheck.gateway.api.deps import CurrentPrincipal, RuntimeDep, Session, provide_principal, provide_runtime
-from spotcheck.gateway.cases import CaseService
-from spotcheck.gateway.deadline_views import deadline_view
-from spotcheck.gateway.lifecycle import CaseState, allowed_actions
+from spotcheck.gateway.cases.lifecycle import CaseState, allowed_actions
+from spotcheck.gateway.cases.schemas import (
+    CaseCreate,
+    CaseView,
+    CloseBody,
+    DelistingBody,
+    FinalizeBody,
+    IdentityRequestBody,
+    PublishBody,
+    PurchaseRecord,
+    RecordsRequestBody,
+    ReferralBody,
+    ReinspectionApplicationRecord,
+    ReinspectionDecisionBody,
+    ReinspectionOutcomeBody,
+    ResultRecord,
+    SealingRecord,
+    StopSaleBody,
+    TakedownBody,
+    TransferBody,
+)
+from spotcheck.gateway.cases.service import CaseService
+from spotcheck.gateway.deadlines.service import deadline_view
+from spotcheck.gateway.delivery.schemas import MessageView
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.models import Case, CaseEvent, Deadline, OutboundMessage
 from spotcheck.gateway.store.types import utcnow
+from spotcheck.gateway.web.deps import CurrentPrincipal, RuntimeDep, Session, provide_principal, provide_runtime
 
 __all__ = ["CaseController"]
 
 T = TypeVar("T")
 
 
-async def _view(session: AsyncSession, case: Case, runtime: Runtime) -> dto.CaseView:
+async def _view(session: AsyncSession, case: Case, runtime: Runtime) -> CaseView:
     deadlines = (
         await session.scalars(select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.due_at))
     ).all()
     now = utcnow()
-    return dto.CaseView(
+    return CaseView(
         id=case.id,
         state=case.state,
         allowed_actions=allowed_actions(CaseState(case.state)),
@@ -79,7 +99,7 @@ class CaseController(Controller):
         runtime: RuntimeDep,
         case_id: FromPath[str],
         action: Callable[[CaseService, Case], Awaitable[Any]],
-    ) -> dto.CaseView:
+    ) -> CaseView:
         service = CaseService(session, principal, runtime)
         case = await service.load(case_id)
         await action(service, case)
@@ -90,8 +110,8 @@ class CaseController(Controller):
 
     @post("/", summary="Open a case from a sampling plan")
     async def create(
-        self, data: JSONBody[dto.CaseCreate], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
-    ) -> dto.CaseView:
+        self, data: JSONBody[CaseCreate], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
+    ) -> CaseView:
         """Open a case; the jurisdiction and its basis in seed 二 are decided and recorded."""
         case = await CaseService(session, principal, runtime).create(data)
         await session.commit()
@@ -105,7 +125,7 @@ class CaseController(Controller):
         runtime: RuntimeDep,
         in_state: FromQuery[str | None] = None,
         limit: FromQuery[int] = 50,
-    ) -> list[dto.CaseView]:
+    ) -> list[CaseView]:
         """Cases in this authority's jurisdiction, newest first."""
         query = select(Case).order_by(Case.id.desc()).limit(max(1, min(limit, 200)))
         if in_state:
@@ -116,7 +136,7 @@ class CaseController(Controller):
     @get("/{case_id:str}", summary="One case with its deadlines and allowed actions")
     async def get_case(
         self, case_id: FromPath[str], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
-    ) -> dto.CaseView:
+    ) -> CaseView:
         """A case (403 outside the jurisdiction)."""
         case = await CaseService(session, principal, runtime).load(case_id)
         return await _view(session, case, runtime)
@@ -143,14 +163,14 @@ class CaseController(Controller):
     @get("/{case_id:str}/messages", summary="Notices sent on the case and their delivery")
     async def messages(
         self, case_id: FromPath[str], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
-    ) -> list[dto.MessageView]:
+    ) -> list[MessageView]:
         """Who was told what, when, and whether it arrived."""
         await CaseService(session, principal, runtime).load(case_id)
         rows = await session.scalars(
             select(OutboundMessage).where(OutboundMessage.case_id == case_id).order_by(OutboundMessage.id)
         )
         return [
-            dto.MessageView(
+            MessageView(
                 id=r.id,
                 message_type=r.message_type,
                 recipient_kind=r.recipient_kind,
@@ -172,11 +192,11 @@ class CaseController(Controller):
     async def purchase(
         self,
         case_id: FromPath[str],
-        data: JSONBody[dto.PurchaseRecord],
+        data: JSONBody[PurchaseRecord],
         session: Session,
         principal: CurrentPrincipal,
         runtime: RuntimeDep,
-    ) -> dto.CaseView:
+    ) -> CaseView:
         """Record the online purchase with its evidence."""
         return await self._act(session, principal, runtime, case_id, lambda s, c: s.record_purchase(c, data))
 
@@ -184,18 +204,18 @@ class CaseController(Controller):
     async def sealing(
         self,
         case_id: FromPath[str],
-        data: JSONBody[dto.SealingRecord],
+        data: JSONBody[SealingRecord],
         session: Session,
         principal: CurrentPrincipal,
         runtime: RuntimeDep,
-    ) -> dto.CaseView:
+    ) -> CaseView:
         """Record the joint unpacking and sealing."""
         return await self._act(session, principal, runtime, case_id, lambda s, c: s.record_sealing(c, data))
 
     @post("/{case_id:str}/sampling-notice", summary="Notify the merchant and the platform of the sampling (三(一))")
     async def sampling_notice(
         self, case_id: FromPath[str], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
-    ) -> dto.CaseView:
+    ) -> CaseView:
         """Send the sampling notice with order numbers and the backup-return duty."""
         return await self._act(session, principal, runtime, case_id, lambda s, c: s.send_sampling_notice(c))
 
@@ -203,11 +223,11 @@ class CaseController(Controller):
     async def records_request(
         self,
         case_id: FromPath[str],
-        data: JSONBody[dto.RecordsRequestBody],
+        data: JSONBody[RecordsRequestBody],
         session: Session,
         principal: CurrentPrincipal,
         runtime: RuntimeDep,
-    ) -> dto.CaseView:
+    ) -> CaseView:
         """Request transaction records and logs within the platform SLA."""
         return await self._act(session, principal, runtime, case_id, lambda s, c: s.request_records(c, data))
 
@@ -215,11 +235,11 @@ class CaseController(Controller):
     async def identity_request(
         self,
         case_id: FromPath[str],
-        data: JSONBody[dto.IdentityRequestBody],
+        data: JSONBody[IdentityRequestBody],
         session: Session,
         principal: CurrentPrincipal,
         runtime: RuntimeDep,
-    ) -> dto.CaseView:
+    ) -> CaseView:
         """Request the merchant's real name, address and contact."""
         return await self._act(session, principal, runtime, case_id, lambda s, c: s.request_merchant_identity(c, data))
 
@@ -227,18 +247,18 @@ class CaseController(Controller):
     async def result(
         self,
         case_id: FromPath[str],
-        data: JSONBody[dto.ResultRecord],
+        data: JSONBody[ResultRecord],
         session: Session,
         principal: CurrentPrincipal,
         runtime: RuntimeDep,
-    ) -> dto.CaseView:
+    ) -> CaseView:
         """Record the testing institution's result."""
         return await self._act(session, principal, runtime, case_id, lambda s, c: s.record_result(c, data))
 
     @post("/{case_id:str}/result-notices", summary="Notify merchant, manufacturer, platform or announce (三(二))")
     async def result_notices(
         self, case_id: FromPath[str], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
-    ) -> dto.CaseView:
+    ) -> CaseView:
         """Send the result notices and open the re-inspection window when failing."""
         return await self._act(session, principal, runtime, case_id, lambda s, c: s.send_result_notices(c))
 
@@ -246,11 +266,11 @@ class CaseController(Controller):
     async def reinspection_application(
         self,
         case_id: FromPath[str],
-        data: JSONBody[dto.ReinspectionApplicationRecord],
+        data: JSONBody[ReinspectionApplicationRecord],
         session: Session,
         principal: CurrentPrincipal,
         runtime: RuntimeDep,
-    ) -> dto.CaseView:
+    ) -> CaseView:
         """Record an application received directly; refused after the window."""
         return await self._act(
             session, principal, runtime, case_id, lambda s, c: s.apply_reinspection(c, data, via="direct")
@@ -264,11 +284,11 @@ class CaseController(Controller):
         self,
         case_id: FromPath[str],
         application_id: FromPath[str],
-        data: JSONBody[dto.ReinspectionDecisionBody],
+        data: JSONBody[ReinspectionDecisionBody],
         session: Session,
         principal: CurrentPrincipal,
         runtime: RuntimeDep,
-    ) -> dto.CaseView:
+    ) -> CaseView:
         """Decide an application; accepted applications put the case into re-inspection."""
         return await self._act(
             session, principal, runtime, case_id, lambda s, c: s.decide_reinspection(c, application_id, data)
@@ -278,11 +298,11 @@ class CaseController(Controller):
     async def reinspection_outcome(
         self,
         case_id: FromPath[str],
-        data: JSONBody[dto.ReinspectionOutcomeBody],
+        data: JSONBody[ReinspectionOutcomeBody],
         session: Session,
         principal: CurrentPrincipal,
         runtime: RuntimeDep,
-    ) -> dto.CaseView:
+    ) -> CaseView:
         """Record the re-inspection outcome; the result is then final."""
         return await self._act(
             session, principal, runtime, case_id, lambda s, c: s.record_reinspection_outcome(c, data)
@@ -292,11 +312,11 @@ class CaseController(Controller):
     async def finalize(
         self,
         case_id: FromPath[str],
-        data: JSONBody[dto.FinalizeBody],
+        data: JSONBody[FinalizeBody],
         session: Session,
         principal: CurrentPrincipal,
         runtime: RuntimeDep,
-    ) -> dto.CaseView:
+    ) -> CaseView:
         """Finalize after the window, or on a written waiver."""
         return await self._act(session, principal, runtime, case_id, lambda s, c: s.finalize(c, data))
 
@@ -304,11 +324,11 @@ class CaseController(Controller):
     async def publish(
         self,
         case_id: FromPath[str],
-        data: JSONBody[dto.PublishBody],
+        data: JSONBody[PublishBody],
         session: Session,
         principal: CurrentPrincipal,
         runtime: RuntimeDep,
-    ) -> dto.CaseView:
+    ) -> CaseView:
         """Publish the result and tell the platform."""
         return await self._act(session, principal, runtime, case_id, lambda s, c: s.publish(c, data))
 
@@ -316,11 +336,11 @@ class CaseController(Controller):
     async def stop_sale(
         self,
         case_id: FromPath[str],
-        data: JSONBody[dto.StopSaleBody],
+        data: JSONBody[StopSaleBody],
         session: Session,
         principal: CurrentPrincipal,
         runtime: RuntimeDep,
-    ) -> dto.CaseView:
+    ) -> CaseView:
         """Order the stop of sales; hazardous products are notified to the manufacturer's authority."""
         return await self._act(session, principal, runtime, case_id, lambda s, c: s.order_stop_sale(c, data))
 
@@ -328,11 +348,11 @@ class CaseController(Controller):
     async def delisting(
         self,
         case_id: FromPath[str],
-        data: JSONBody[dto.DelistingBody],
+        data: JSONBody[DelistingBody],
         session: Session,
         principal: CurrentPrincipal,
         runtime: RuntimeDep,
-    ) -> dto.CaseView:
+    ) -> CaseView:
         """Send the delisting order to every registered platform."""
         return await self._act(session, principal, runtime, case_id, lambda s, c: s.order_delisting(c, data))
 
@@ -340,11 +360,11 @@ class CaseController(Controller):
     async def takedown(
         self,
         case_id: FromPath[str],
-        data: JSONBody[dto.TakedownBody],
+        data: JSONBody[TakedownBody],
         session: Session,
         principal: CurrentPrincipal,
         runtime: RuntimeDep,
-    ) -> dto.CaseView:
+    ) -> CaseView:
         """Order the platform to take down an unreachable merchant's listings and shop."""
         return await self._act(session, principal, runtime, case_id, lambda s, c: s.order_takedown(c, data))
 
@@ -352,11 +372,11 @@ class CaseController(Controller):
     async def referral(
         self,
         case_id: FromPath[str],
-        data: JSONBody[dto.ReferralBody],
+        data: JSONBody[ReferralBody],
         session: Session,
         principal: CurrentPrincipal,
         runtime: RuntimeDep,
-    ) -> dto.CaseView:
+    ) -> CaseView:
         """Ask the telecom authority to block a non-platform website."""
         return await self._act(session, principal, runtime, case_id, lambda s, c: s.refer_to_telecom(c, data))
 
@@ -364,11 +384,11 @@ class CaseController(Controller):
     async def transfer(
         self,
         case_id: FromPath[str],
-        data: JSONBody[dto.TransferBody],
+        data: JSONBody[TransferBody],
         session: Session,
         principal: CurrentPrincipal,
         runtime: RuntimeDep,
-    ) -> dto.CaseView:
+    ) -> CaseView:
         """Transfer to the authority where the platform is located."""
         return await self._act(session, principal, runtime, case_id, lambda s, c: s.transfer_violation(c, data))
 
@@ -376,10 +396,10 @@ class CaseController(Controller):
     async def close(
         self,
         case_id: FromPath[str],
-        data: JSONBody[dto.CloseBody],
+        data: JSONBody[CloseBody],
         session: Session,
         principal: CurrentPrincipal,
         runtime: RuntimeDep,
-    ) -> dto.CaseView:
+    ) -> CaseView:
         """Close the case."""
         return await self._act(session, principal, runtime, case_id, lambda s, c: s.close(c, data))

@@ -27,14 +27,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from litestar import Controller, post
-from litestar.di import Provide
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway.api.deps import CurrentPrincipal, RuntimeDep, Session, provide_principal, provide_runtime
-from spotcheck.gateway.audit import GENESIS, ChainBreak, append_audit, record_hash, verify_chain
-from spotcheck.gateway.problems import ProblemError
+from spotcheck.gateway.audit.chain import GENESIS, ChainBreak, append_audit, record_hash, verify_chain
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.settings import Settings
 from spotcheck.gateway.store.models import AuditRecord
@@ -46,7 +42,6 @@ from spotcheck.sdk._checkpoints import CHECKPOINT_TYPE  # the wire constant live
 __all__ = [
     "CHECKPOINT_TYPE",
     "SIGNING_KEY_FILE",
-    "AuditController",
     "AuditReport",
     "ChainBrokenError",
     "GatewaySigningKey",
@@ -342,24 +337,3 @@ async def write_checkpoint(settings: Settings, *, actor: str = "cli") -> dict[st
             return checkpoint_document(row)
     finally:
         await runtime.stop()
-
-
-class AuditController(Controller):
-    """Audit administration: signed checkpoints on demand (they are also taken by CLI and periodically)."""
-
-    path = "/v1/audit"
-    tags = ["audit"]  # noqa: RUF012 - Litestar reads it as a class attribute
-    dependencies = {"principal": Provide(provide_principal), "runtime": Provide(provide_runtime)}  # noqa: RUF012
-    security = [{"regulatorToken": []}]  # noqa: RUF012
-
-    @post("/checkpoints", summary="Sign a checkpoint of the audit chain now (admin)", status_code=201)
-    async def checkpoint(self, session: Session, principal: CurrentPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
-        """Check the chain since the last checkpoint and sign its head; 409 names the first broken record."""
-        if "admin" not in principal.scopes:
-            raise ProblemError(403, "insufficient-scope", "this token lacks the 'admin' scope")
-        try:
-            row = await take_checkpoint(session, signing_key_for(runtime.settings), actor=principal.actor)
-        except ChainBrokenError as exc:
-            raise ProblemError(409, "audit-chain-broken", str(exc)) from exc
-        await session.commit()
-        return checkpoint_document(row)

@@ -8,14 +8,14 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway.api.dto import DeadlineView
-from spotcheck.gateway.audit import append_audit
-from spotcheck.gateway.deadlines import Deadline as Clock
-from spotcheck.gateway.deadlines import WorkdayCalendar
-from spotcheck.gateway.lifecycle import CaseState
+from spotcheck.gateway.audit.chain import append_audit
+from spotcheck.gateway.cases.lifecycle import CaseState
+from spotcheck.gateway.deadlines.schemas import DeadlineView
 from spotcheck.gateway.settings import Settings
 from spotcheck.gateway.store.models import Case, CaseEvent, Deadline, OperationalEvent, ReinspectionApplication
 from spotcheck.gateway.store.types import new_id, utcnow
+from spotcheck.gateway.workdays import Deadline as Clock
+from spotcheck.gateway.workdays import WorkdayCalendar
 
 __all__ = ["deadline_view", "list_open_deadlines", "query_deadlines", "sweep_deadlines"]
 

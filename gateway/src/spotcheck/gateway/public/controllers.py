@@ -22,11 +22,9 @@ from litestar.response import Redirect, Stream
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway.api.deps import provide_runtime
-from spotcheck.gateway.checkpoints import CHECKPOINT_TYPE, checkpoint_document, signing_key_for
-from spotcheck.gateway.problems import ProblemError, field_error
-from spotcheck.gateway.public._announcements import get_announcement, list_announcements
-from spotcheck.gateway.public._render import (
+from spotcheck.gateway.audit.checkpoints import CHECKPOINT_TYPE, checkpoint_document, signing_key_for
+from spotcheck.gateway.public.announcements import get_announcement, list_announcements
+from spotcheck.gateway.public.render import (
     BadQueryError,
     csv_header,
     csv_rows,
@@ -36,7 +34,7 @@ from spotcheck.gateway.public._render import (
     parse_paging,
     render,
 )
-from spotcheck.gateway.public._results import (
+from spotcheck.gateway.public.results import (
     CONCLUSION_LABELS,
     PublicResult,
     ResultFilters,
@@ -47,6 +45,8 @@ from spotcheck.gateway.public._results import (
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.models_public import Checkpoint
 from spotcheck.gateway.store.types import utcnow
+from spotcheck.gateway.web.deps import provide_runtime
+from spotcheck.gateway.web.problems import ProblemError, field_error
 
 __all__ = ["PublicController"]
 

@@ -17,7 +17,7 @@ __all__ = ["FieldError", "Problem", "ProblemError", "exception_handlers"]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _NAMED_FIELD = re.compile(r"^`([^`]+)`: (.+)$", re.DOTALL)
-_log = structlog.get_logger("spotcheck.gateway.problems")
+_log = structlog.get_logger("spotcheck.gateway.web.problems")
 
 
 class FieldError(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,14 +14,31 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway import deadlines as clocks
+from spotcheck.gateway import workdays as clocks
 from spotcheck.gateway.access import Principal
-from spotcheck.gateway.api import dto
-from spotcheck.gateway.audit import append_audit
-from spotcheck.gateway.lifecycle import ACTIONS, CaseState, IllegalTransitionError, allowed_actions, next_state
-from spotcheck.gateway.outbox import Recipient, enqueue
-from spotcheck.gateway.problems import ProblemError, field_error
-from spotcheck.gateway.refs import authority_ref, manufacturer_ref, merchant_ref, platform_ref, product_ref
+from spotcheck.gateway.audit.chain import append_audit
+from spotcheck.gateway.cases.lifecycle import ACTIONS, CaseState, IllegalTransitionError, allowed_actions, next_state
+from spotcheck.gateway.cases.refs import authority_ref, manufacturer_ref, merchant_ref, platform_ref, product_ref
+from spotcheck.gateway.cases.schemas import (
+    CaseCreate,
+    CloseBody,
+    DelistingBody,
+    FinalizeBody,
+    IdentityRequestBody,
+    PublishBody,
+    PurchaseRecord,
+    RecordsRequestBody,
+    ReferralBody,
+    ReinspectionApplicationRecord,
+    ReinspectionDecisionBody,
+    ReinspectionOutcomeBody,
+    ResultRecord,
+    SealingRecord,
+    StopSaleBody,
+    TakedownBody,
+    TransferBody,
+)
+from spotcheck.gateway.delivery.outbox import Recipient, enqueue
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.models import (
     Authority,
@@ -35,6 +52,7 @@ from spotcheck.gateway.store.models import (
     ReinspectionApplication,
 )
 from spotcheck.gateway.store.types import new_id, utcnow
+from spotcheck.gateway.web.problems import ProblemError, field_error
 from spotcheck.schemas import (
     AuthorityRef,
     CaseTransfer,
@@ -245,7 +263,7 @@ class CaseService:
 
     # ---- creating ---------------------------------------------------------------------------------------
 
-    async def create(self, body: dto.CaseCreate) -> Case:
+    async def create(self, body: CaseCreate) -> Case:
         """Open a case; jurisdiction is decided from the merchant and platform and recorded with its basis."""
         self._require_write()
         merchant: Merchant = await self._get(Merchant, body.merchant_id, "merchant_id")
@@ -304,12 +322,12 @@ class CaseService:
 
     # ---- sampling ---------------------------------------------------------------------------------------
 
-    async def record_purchase(self, case: Case, body: dto.PurchaseRecord) -> None:
+    async def record_purchase(self, case: Case, body: PurchaseRecord) -> None:
         """Record the online purchase of sample and backup sample with its evidence (三(一))."""
         case.purchase = msgspec.to_builtins(body)
         await self._step(case, "record_purchase", {"orders": [o.order_no for o in body.orders]})
 
-    async def record_sealing(self, case: Case, body: dto.SealingRecord) -> None:
+    async def record_sealing(self, case: Case, body: SealingRecord) -> None:
         """Record the joint unpacking and separate sealing of sample and backup sample (三(一))."""
         if body.sample_seal_no == body.backup_seal_no:
             raise field_error(400, "backup_seal_no", "must differ from sample_seal_no")
@@ -360,7 +378,7 @@ class CaseService:
             )
         return sent
 
-    async def request_records(self, case: Case, body: dto.RecordsRequestBody) -> OutboundMessage:
+    async def request_records(self, case: Case, body: RecordsRequestBody) -> OutboundMessage:
         """Ask the platform to confirm the orders' e-documents and provide records and logs (三(一))."""
         merchant, platform = await self._platform_case(case, "records request")
         authority = await self._authority()
@@ -382,7 +400,7 @@ class CaseService:
         self._add_deadline(case, "platform_answer", f"platform:{platform.id}", clock, row.id)
         return row
 
-    async def request_merchant_identity(self, case: Case, body: dto.IdentityRequestBody) -> OutboundMessage:
+    async def request_merchant_identity(self, case: Case, body: IdentityRequestBody) -> OutboundMessage:
         """Ask the platform for the merchant's real name, address and effective contact (五(一))."""
         merchant, platform = await self._platform_case(case, "identity request")
         authority = await self._authority()
@@ -410,7 +428,7 @@ class CaseService:
 
     # ---- results ----------------------------------------------------------------------------------------
 
-    async def record_result(self, case: Case, body: dto.ResultRecord) -> None:
+    async def record_result(self, case: Case, body: ResultRecord) -> None:
         """Record the test result; starts the five-working-day result notice clock (三(二))."""
         case.result = msgspec.to_builtins(body)
         case.conclusion = body.conclusion
@@ -481,7 +499,7 @@ class CaseService:
         return sent
 
     async def apply_reinspection(
-        self, case: Case, body: dto.ReinspectionApplicationRecord, *, via: str
+        self, case: Case, body: ReinspectionApplicationRecord, *, via: str
     ) -> ReinspectionApplication:
         """Record a written re-inspection application received inside the fifteen-day window (三(三))."""
         if case.conclusion != "fail":
@@ -516,7 +534,7 @@ class CaseService:
         await self._meet_deadlines(case, "reinspection_application")
         return row
 
-    async def decide_reinspection(self, case: Case, application_id: str, body: dto.ReinspectionDecisionBody) -> None:
+    async def decide_reinspection(self, case: Case, application_id: str, body: ReinspectionDecisionBody) -> None:
         """Accept (the case enters re-inspection) or reject an application; the applicant's platform is told."""
         application: ReinspectionApplication = await self._get(
             ReinspectionApplication, application_id, "application_id"
@@ -534,7 +552,7 @@ class CaseService:
         application.decided_at = utcnow()
         await self._tell_reinspection(case, application, body.decision, body.reason, None)
 
-    async def record_reinspection_outcome(self, case: Case, body: dto.ReinspectionOutcomeBody) -> None:
+    async def record_reinspection_outcome(self, case: Case, body: ReinspectionOutcomeBody) -> None:
         """Record the re-inspection result; it is final (三(三))."""
         application = await self.session.scalar(
             select(ReinspectionApplication).where(
@@ -575,7 +593,7 @@ class CaseService:
         )
         await self._send(case, message, _platform_recipient(platform))
 
-    async def finalize(self, case: Case, body: dto.FinalizeBody, *, by_deadline: bool = False) -> None:
+    async def finalize(self, case: Case, body: FinalizeBody, *, by_deadline: bool = False) -> None:
         """Make the result final once the window has passed with no application, or on a written waiver."""
         now = utcnow()
         pending = await self.session.scalar(
@@ -597,7 +615,7 @@ class CaseService:
         case.final_at = now
         await self._meet_deadlines(case, "reinspection_application")
 
-    async def publish(self, case: Case, body: dto.PublishBody) -> list[OutboundMessage]:
+    async def publish(self, case: Case, body: PublishBody) -> list[OutboundMessage]:
         """Publish the result with the fields seed 四(一) lists; the platform is told."""
         merchant, platform, manufacturer = await self._parties(case)
         authority = await self._authority()
@@ -637,7 +655,7 @@ class CaseService:
     def _require_failing(self, what: str) -> None:
         raise ProblemError(409, "not-failing", f"{what} applies to a non-compliant product only (四(二))")
 
-    async def order_stop_sale(self, case: Case, body: dto.StopSaleBody) -> list[OutboundMessage]:
+    async def order_stop_sale(self, case: Case, body: StopSaleBody) -> list[OutboundMessage]:
         """Order the sampled merchant to stop selling; hazardous products also go to the manufacturer's authority."""
         if case.conclusion != "fail":
             self._require_failing("a stop-sale order")
@@ -731,7 +749,7 @@ class CaseService:
             recipient = _announcement("authority", recipient_ref.code, recipient_ref.name, "no registered contact")
         return [await self._send(case, message, recipient)]
 
-    async def order_delisting(self, case: Case, body: dto.DelistingBody) -> list[OutboundMessage]:
+    async def order_delisting(self, case: Case, body: DelistingBody) -> list[OutboundMessage]:
         """Put the product on the stop-sale list and order every registered platform to stop trading it."""
         if not (case.conclusion == "fail" and case.hazardous and case.mandatory_standard_failed):
             raise ProblemError(
@@ -772,7 +790,7 @@ class CaseService:
         ]
         return sent
 
-    async def order_takedown(self, case: Case, body: dto.TakedownBody) -> OutboundMessage:
+    async def order_takedown(self, case: Case, body: TakedownBody) -> OutboundMessage:
         """Have the platform delete, block or disconnect the listing and shop of an unreachable merchant."""
         if case.conclusion != "fail":
             self._require_failing("a takedown order")
@@ -808,7 +826,7 @@ class CaseService:
         ]
         return row
 
-    async def refer_to_telecom(self, case: Case, body: dto.ReferralBody) -> OutboundMessage:
+    async def refer_to_telecom(self, case: Case, body: ReferralBody) -> OutboundMessage:
         """Ask the telecom authority to block a non-platform website (四(二), last paragraph)."""
         merchant, platform, _ = await self._parties(case)
         if platform is not None:
@@ -838,7 +856,7 @@ class CaseService:
         case.measures = [*case.measures, {"kind": "referral", "to": body.telecom_authority, "at": utcnow().isoformat()}]
         return row
 
-    async def transfer_violation(self, case: Case, body: dto.TransferBody) -> OutboundMessage:
+    async def transfer_violation(self, case: Case, body: TransferBody) -> OutboundMessage:
         """Transfer a platform operator's violation to the authority where the platform is located (四(三))."""
         _, platform = await self._platform_case(case, "transfer")
         authority = await self._authority()
@@ -870,7 +888,7 @@ class CaseService:
         )
         return await self._send(case, message, recipient)
 
-    async def close(self, case: Case, body: dto.CloseBody) -> None:
+    async def close(self, case: Case, body: CloseBody) -> None:
         """Close the case; open platform clocks stay visible as history."""
         await self._step(case, "close", {"note": body.note} if body.note else {})
         case.closed_at = utcnow()

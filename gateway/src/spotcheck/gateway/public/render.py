@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from litestar.plugins.jinja import JinjaTemplateEngine
 
-from spotcheck.gateway.public._results import NONE_SHOWN, PublicResult, ResultFilters
+from spotcheck.gateway.public.results import NONE_SHOWN, PublicResult, ResultFilters
 
 __all__ = [
     "CSV_COLUMNS",

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway.audit import append_audit
+from spotcheck.gateway.audit.chain import append_audit
 from spotcheck.gateway.store.models import OutboundMessage
 from spotcheck.schemas import Message, encode_message, message_type_of
 from spotcheck.sdk import new_message_id

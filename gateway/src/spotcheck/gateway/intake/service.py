@@ -20,10 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway import deadlines as clocks
-from spotcheck.gateway.audit import append_audit
-from spotcheck.gateway.lifecycle import CaseState
-from spotcheck.gateway.problems import FieldError, ProblemError
+from spotcheck.gateway import workdays as clocks
+from spotcheck.gateway.audit.chain import append_audit
+from spotcheck.gateway.cases.lifecycle import CaseState
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.models import (
     Case,
@@ -39,6 +38,7 @@ from spotcheck.gateway.store.models import (
     ReinspectionApplication,
 )
 from spotcheck.gateway.store.types import new_id, utcnow
+from spotcheck.gateway.web.problems import FieldError, ProblemError
 from spotcheck.schemas import (
     ContractError,
     MerchantIdentity,

@@ -20,8 +20,22 @@ from spotcheck.adapters import (
     load_adapter,
 )
 from spotcheck.gateway.access import covers, level_of_code
-from spotcheck.gateway.api import dto
-from spotcheck.gateway.api.deps import (
+from spotcheck.gateway.audit.chain import append_audit
+from spotcheck.gateway.delivery.worker import SEALED_KEY
+from spotcheck.gateway.registry.schemas import (
+    AuthorityCreate,
+    AuthorityView,
+    EntrustmentCreate,
+    ManufacturerCreate,
+    MerchantCreate,
+    PlatformCreate,
+    PlatformCreated,
+    PlatformKeyRotate,
+)
+from spotcheck.gateway.runtime import Runtime
+from spotcheck.gateway.store.models import Authority, Entrustment, Manufacturer, Merchant, Platform, PlatformKey
+from spotcheck.gateway.store.types import new_id, utcnow
+from spotcheck.gateway.web.deps import (
     CurrentPrincipal,
     RuntimeDep,
     Session,
@@ -29,12 +43,7 @@ from spotcheck.gateway.api.deps import (
     provide_runtime,
     require_scope,
 )
-from spotcheck.gateway.audit import append_audit
-from spotcheck.gateway.problems import ProblemError, field_error
-from spotcheck.gateway.runtime import Runtime
-from spotcheck.gateway.store.models import Authority, Entrustment, Manufacturer, Merchant, Platform, PlatformKey
-from spotcheck.gateway.store.types import new_id, utcnow
-from spotcheck.gateway.worker import SEALED_KEY
+from spotcheck.gateway.web.problems import ProblemError, field_error
 from spotcheck.sdk import Webhook, generate_secret
 
 __all__ = ["RegistryController"]
@@ -103,8 +112,8 @@ class RegistryController(Controller):
 
     @post("/authorities", summary="Register an authority (admin)")
     async def create_authority(
-        self, data: JSONBody[dto.AuthorityCreate], session: Session, principal: CurrentPrincipal
-    ) -> dto.AuthorityView:
+        self, data: JSONBody[AuthorityCreate], session: Session, principal: CurrentPrincipal
+    ) -> AuthorityView:
         """Register an authority inside the caller's own area."""
         require_scope(principal, "admin")
         if not principal.can_act_in(data.division_code):
@@ -132,22 +141,22 @@ class RegistryController(Controller):
             detail={"division_code": row.division_code},
         )
         await session.commit()
-        return dto.AuthorityView(
+        return AuthorityView(
             id=row.id, name=row.name, level=row.level, division_code=row.division_code, parent_id=row.parent_id
         )
 
     @get("/authorities", summary="List authorities")
-    async def list_authorities(self, session: Session, principal: CurrentPrincipal) -> list[dto.AuthorityView]:
+    async def list_authorities(self, session: Session, principal: CurrentPrincipal) -> list[AuthorityView]:
         """Every registered authority (names and codes are public information)."""
         rows = await session.scalars(select(Authority).order_by(Authority.division_code))
         return [
-            dto.AuthorityView(id=r.id, name=r.name, level=r.level, division_code=r.division_code, parent_id=r.parent_id)
+            AuthorityView(id=r.id, name=r.name, level=r.level, division_code=r.division_code, parent_id=r.parent_id)
             for r in rows
         ]
 
     @post("/entrustments", summary="Entrust a lower authority with sampling in an area")
     async def create_entrustment(
-        self, data: JSONBody[dto.EntrustmentCreate], session: Session, principal: CurrentPrincipal
+        self, data: JSONBody[EntrustmentCreate], session: Session, principal: CurrentPrincipal
     ) -> dict[str, str]:
         """A higher authority entrusts a lower one (seed 二): only inside the principal's own area."""
         require_scope(principal, "admin")
@@ -178,8 +187,8 @@ class RegistryController(Controller):
 
     @post("/platforms", summary="Register a platform operator and its endpoint")
     async def create_platform(
-        self, data: JSONBody[dto.PlatformCreate], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
-    ) -> dto.PlatformCreated:
+        self, data: JSONBody[PlatformCreate], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
+    ) -> PlatformCreated:
         """Register a platform; the answer carries, once, the secret its notices are signed with."""
         require_scope(principal, "admin")
         if await session.get(Platform, data.id) is not None:
@@ -230,7 +239,7 @@ class RegistryController(Controller):
             detail={"adapter": data.adapter, "keys": [k.fingerprint for k in keys]},
         )
         await session.commit()
-        return dto.PlatformCreated(
+        return PlatformCreated(
             id=platform.id,
             name=platform.name,
             province_code=platform.province_code,
@@ -258,7 +267,7 @@ class RegistryController(Controller):
     async def rotate_key(
         self,
         platform_id: FromPath[str],
-        data: JSONBody[dto.PlatformKeyRotate],
+        data: JSONBody[PlatformKeyRotate],
         session: Session,
         principal: CurrentPrincipal,
         runtime: RuntimeDep,
@@ -299,7 +308,7 @@ class RegistryController(Controller):
 
     @post("/merchants", summary="Register a sampled merchant")
     async def create_merchant(
-        self, data: JSONBody[dto.MerchantCreate], session: Session, principal: CurrentPrincipal
+        self, data: JSONBody[MerchantCreate], session: Session, principal: CurrentPrincipal
     ) -> dict[str, str]:
         """Register a merchant (a shop on a platform, or an independent website)."""
         require_scope(principal, "write")
@@ -349,7 +358,7 @@ class RegistryController(Controller):
 
     @post("/manufacturers", summary="Register a labelled manufacturer")
     async def create_manufacturer(
-        self, data: JSONBody[dto.ManufacturerCreate], session: Session, principal: CurrentPrincipal
+        self, data: JSONBody[ManufacturerCreate], session: Session, principal: CurrentPrincipal
     ) -> dict[str, str]:
         """Register a manufacturer as labelled on samples."""
         require_scope(principal, "write")

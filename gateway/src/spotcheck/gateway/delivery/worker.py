@@ -42,8 +42,8 @@ from spotcheck.adapters import (
     load_adapter,
     make_http_client,
 )
-from spotcheck.gateway.audit import AuditEntry, append_audit_many
-from spotcheck.gateway.outbox import NOTIFY_CHANNEL
+from spotcheck.gateway.audit.chain import AuditEntry, append_audit_many
+from spotcheck.gateway.delivery.outbox import NOTIFY_CHANNEL
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.models import (
     DeliveryAttempt,
@@ -57,7 +57,7 @@ from spotcheck.gateway.store.types import new_id, utcnow
 __all__ = ["NOTIFY_CHANNEL", "DeliveryWorker", "next_retry_delay", "smtp_config_from_url"]
 
 
-_log = structlog.get_logger("spotcheck.gateway.worker")
+_log = structlog.get_logger("spotcheck.gateway.delivery.worker")
 _MAX_RETRY_AFTER_S = 86_400.0
 _IDLE_POLL_S = 1.0
 _SWEEP_EVERY_S = 60.0
@@ -320,12 +320,12 @@ class DeliveryWorker:
         if now - self._last_sweep < _SWEEP_EVERY_S:
             return
         self._last_sweep = now
-        from spotcheck.gateway.checkpoints import (  # noqa: PLC0415 - avoids an import cycle
+        from spotcheck.gateway.audit.checkpoints import (  # noqa: PLC0415 - avoids an import cycle
             ChainBrokenError,
             checkpoint_if_due,
             signing_key_for,
         )
-        from spotcheck.gateway.deadline_views import sweep_deadlines  # noqa: PLC0415 - avoids an import cycle
+        from spotcheck.gateway.deadlines.service import sweep_deadlines  # noqa: PLC0415 - avoids an import cycle
 
         async with self.runtime.sessions() as session, session.begin():
             if self._postgres:

@@ -1,0 +1,1 @@
+"""The audit trail, its signed checkpoints, and their verification."""

@@ -1,0 +1,1 @@
+"""The case lifecycle: opening a case and driving it from purchase to close."""

@@ -1,0 +1,1 @@
+"""Legal deadlines of cases: views, escalation and automatic finality."""

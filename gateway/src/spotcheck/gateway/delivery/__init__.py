@@ -1,0 +1,1 @@
+"""The outbox and its delivery: claims, routing through adapters, guards, recording, the worker."""

@@ -1,0 +1,1 @@
+"""Evidence files of a case, stored by SHA-256."""

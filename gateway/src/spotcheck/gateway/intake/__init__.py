@@ -1,0 +1,1 @@
+"""The signed intake of platform replies."""

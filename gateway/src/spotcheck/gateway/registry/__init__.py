@@ -1,0 +1,1 @@
+"""Who takes part: authorities, entrustments, platforms and their keys, merchants, manufacturers."""

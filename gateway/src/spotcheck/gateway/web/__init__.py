@@ -1,0 +1,1 @@
+"""HTTP plumbing every capability's controllers share: dependencies, problems, middleware, OpenAPI."""
