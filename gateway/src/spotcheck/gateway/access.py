@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spotcheck.gateway.settings import Settings
 from spotcheck.gateway.store.models import ApiToken, Authority, Case, Entrustment
 from spotcheck.gateway.store.types import new_id, utcnow
+from spotcheck.gateway.web.problems import ProblemError
 
 __all__ = [
     "LEVELS",
@@ -92,6 +93,11 @@ class Principal:
     def can_access_case(self, case: Case) -> bool:
         """The case's organising authority, an authority above it in that area, or the national administration."""
         return case.authority_id == self.authority_id or self.can_act_in(case.jurisdiction_division)
+
+    def require_scope(self, scope: str) -> None:
+        """Refuse with 403 ``insufficient-scope`` unless this principal carries ``scope`` (the one scope check)."""
+        if scope not in self.scopes:
+            raise ProblemError(403, "insufficient-scope", f"this token lacks the {scope!r} scope")
 
 
 def _hash_secret(secret: str) -> str:

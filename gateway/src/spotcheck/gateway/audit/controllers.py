@@ -28,8 +28,7 @@ class AuditController(Controller):
     @post("/checkpoints", summary="Sign a checkpoint of the audit chain now (admin)", status_code=201)
     async def checkpoint(self, session: Session, principal: CurrentPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
         """Check the chain since the last checkpoint and sign its head; 409 names the first broken record."""
-        if "admin" not in principal.scopes:
-            raise ProblemError(403, "insufficient-scope", "this token lacks the 'admin' scope")
+        principal.require_scope("admin")
         try:
             row = await take_checkpoint(session, signing_key_for(runtime.settings), actor=principal.actor)
         except ChainBrokenError as exc:

@@ -167,17 +167,13 @@ class CaseService:
             raise ProblemError(403, "outside-jurisdiction", f"case {case_id} is outside this authority's jurisdiction")
         return case
 
-    def _require_write(self) -> None:
-        if "write" not in self.principal.scopes:
-            raise ProblemError(403, "insufficient-scope", "this token is read-only; the action needs the write scope")
-
     async def _authority(self) -> Authority:
         authority = await self.session.get(Authority, self.principal.authority_id)
         assert authority is not None  # noqa: S101 - the token was resolved through it
         return authority
 
     async def _step(self, case: Case, action: str, detail: dict[str, Any], *, to: CaseState | None = None) -> None:
-        self._require_write()
+        self.principal.require_scope("write")
         state = CaseState(case.state)
         if state not in ACTIONS[action].sources:
             refusal = IllegalTransitionError(action, state, allowed_actions(state))
@@ -265,7 +261,7 @@ class CaseService:
 
     async def create(self, body: CaseCreate) -> Case:
         """Open a case; jurisdiction is decided from the merchant and platform and recorded with its basis."""
-        self._require_write()
+        self.principal.require_scope("write")
         merchant: Merchant = await self._get(Merchant, body.merchant_id, "merchant_id")
         platform = await self.session.get(Platform, merchant.platform_id) if merchant.platform_id else None
         if body.manufacturer_id is not None:

@@ -18,7 +18,6 @@ from spotcheck.gateway.web.deps import (
     Session,
     provide_principal,
     provide_runtime,
-    require_scope,
 )
 
 
@@ -50,7 +49,7 @@ class OperationsController(Controller):
     @post("/deadlines/sweep", summary="Escalate overdue answers and finalize lapsed windows now")
     async def sweep(self, session: Session, principal: CurrentPrincipal, runtime: RuntimeDep) -> dict[str, int]:
         """Run the deadline sweep (the worker also runs it periodically)."""
-        require_scope(principal, "admin")
+        principal.require_scope("admin")
         result = await sweep_deadlines(session, runtime.calendar)
         await session.commit()
         return result

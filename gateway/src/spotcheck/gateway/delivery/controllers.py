@@ -25,7 +25,6 @@ from spotcheck.gateway.web.deps import (
     Session,
     provide_principal,
     provide_runtime,
-    require_scope,
 )
 from spotcheck.gateway.web.problems import ProblemError, field_error
 
@@ -77,7 +76,7 @@ class DeliveryController(Controller):
         limit: FromQuery[int] = 100,
     ) -> list[MessageView]:
         """Outbound messages newest first (operators see every case's deliveries)."""
-        require_scope(principal, "admin")
+        principal.require_scope("admin")
         for name, moment in (("since", since), ("until", until)):
             if moment is not None and moment.tzinfo is None:
                 raise field_error(400, name, "give a UTC offset, e.g. 2026-03-02T10:00:00+08:00", code="invalid-query")
@@ -89,7 +88,7 @@ class DeliveryController(Controller):
     @get("/{message_id:str}", summary="One delivery with every attempt")
     async def detail(self, message_id: FromPath[str], session: Session, principal: CurrentPrincipal) -> dict[str, Any]:
         """A message's delivery state and its attempts (time, latency, status, answer excerpt)."""
-        require_scope(principal, "admin")
+        principal.require_scope("admin")
         found = await delivery_detail(session, message_id)
         if found is None:
             raise ProblemError(404, "not-found", f"no such message: {message_id}")
@@ -118,7 +117,7 @@ class DeliveryController(Controller):
         self, message_id: FromPath[str], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
     ) -> MessageView:
         """Queue one message again; receivers deduplicate by its unchanged webhook-id."""
-        require_scope(principal, "admin")
+        principal.require_scope("admin")
         existing = await session.get(OutboundMessage, message_id)
         if existing is None:
             raise ProblemError(404, "not-found", f"no such message: {message_id}")
@@ -135,7 +134,7 @@ class DeliveryController(Controller):
         self, data: JSONBody[ReplayBody], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
     ) -> dict[str, int]:
         """Put matching dead letters back in the queue; a platform disabled by a 410 is re-enabled."""
-        require_scope(principal, "admin")
+        principal.require_scope("admin")
         ids = await dead_letters(session, platform_id=data.platform_id, since=data.since, until=data.until)
         count = await replay_dead_letters(session, ids, actor=principal.actor)
         await session.commit()

@@ -44,6 +44,7 @@ from spotcheck.adapters import (
 )
 from spotcheck.gateway.audit.chain import AuditEntry, append_audit_many
 from spotcheck.gateway.delivery.outbox import NOTIFY_CHANNEL
+from spotcheck.gateway.delivery.routing import open_adapter_config
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.models import (
     DeliveryAttempt,
@@ -722,7 +723,7 @@ class DeliveryWorker:
             signing_keys=secrets,
             allow_private_targets=self.settings.allow_private_endpoints,
         )
-        config = _open_secrets(platform.adapter_config, self.runtime, platform.id)
+        config = open_adapter_config(platform.adapter_config, self.runtime.master_key, platform.id)
         adapter = self._cached(cache_key, platform.adapter, config, context)
         self._routes[platform.id] = (time.monotonic() + _ROUTE_TTL_S, adapter)
         return adapter
@@ -740,19 +741,6 @@ class DeliveryWorker:
 
 class _Unroutable(Exception):  # noqa: N818 - internal signal, not an error surfaced to users
     """The message cannot be delivered right now for a reason an operator can fix."""
-
-
-SEALED_KEY = "__sealed__"
-"""Key under which adapter configurations keep their encrypted secret fields."""
-
-
-def _open_secrets(config: dict[str, Any], runtime: Runtime, platform_id: str) -> dict[str, Any]:
-    sealed = config.get(SEALED_KEY)
-    opened = {k: v for k, v in config.items() if k != SEALED_KEY}
-    if isinstance(sealed, dict):
-        for name, blob in sealed.items():
-            opened[name] = runtime.master_key.decrypt(bytes.fromhex(blob), context=f"{platform_id}:{name}")
-    return opened
 
 
 def _default_announcement_sink(runtime: Runtime) -> AnnouncementSink:

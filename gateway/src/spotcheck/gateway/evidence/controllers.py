@@ -46,11 +46,6 @@ async def _load_case(session: AsyncSession, principal: Principal, runtime: Runti
     return await CaseService(session, principal, runtime).load(case_id)
 
 
-def _require_write(principal: Principal) -> None:
-    if "write" not in principal.scopes:
-        raise ProblemError(403, "insufficient-scope", "this token lacks the 'write' scope")
-
-
 class EvidenceView(msgspec.Struct, kw_only=True):
     """One evidence file linked to a case; the first five fields form the wire contract's ``EvidenceRef``."""
 
@@ -179,7 +174,7 @@ class EvidenceController(Controller):
         description: FromQuery[str] = "",
     ) -> Response[EvidenceView]:
         """Store the file and link it to the case and step; audited."""
-        _require_write(principal)
+        principal.require_scope("write")
         text = _clean_description(description)
         declared = request.headers.get("content-type", "application/octet-stream").split(";", 1)[0].strip().lower()
         if declared not in _UPLOAD_TYPES:

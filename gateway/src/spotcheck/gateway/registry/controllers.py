@@ -21,7 +21,7 @@ from spotcheck.adapters import (
 )
 from spotcheck.gateway.access import covers, level_of_code
 from spotcheck.gateway.audit.chain import append_audit
-from spotcheck.gateway.delivery.worker import SEALED_KEY
+from spotcheck.gateway.delivery.routing import seal_adapter_config
 from spotcheck.gateway.registry.schemas import (
     AuthorityCreate,
     AuthorityView,
@@ -32,7 +32,6 @@ from spotcheck.gateway.registry.schemas import (
     PlatformCreated,
     PlatformKeyRotate,
 )
-from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.models import Authority, Entrustment, Manufacturer, Merchant, Platform, PlatformKey
 from spotcheck.gateway.store.types import new_id, utcnow
 from spotcheck.gateway.web.deps import (
@@ -41,7 +40,6 @@ from spotcheck.gateway.web.deps import (
     Session,
     provide_principal,
     provide_runtime,
-    require_scope,
 )
 from spotcheck.gateway.web.problems import ProblemError, field_error
 from spotcheck.sdk import Webhook, generate_secret
@@ -53,25 +51,6 @@ _DEPS = {"principal": Provide(provide_principal), "runtime": Provide(provide_run
 
 def _fingerprint(material: str) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:16]
-
-
-_SECRET_FIELDS = frozenset({"secret", "app_secret", "session", "password", "signing_keys"})
-
-
-def _seal_secrets(config: dict[str, Any], runtime: Runtime, platform_id: str) -> dict[str, Any]:
-    """Move secret adapter settings under the master key; they never sit in the database in clear."""
-    sealed = {
-        name: runtime.master_key.encrypt(
-            msgspec.json.encode(value).decode() if not isinstance(value, str) else value,
-            context=f"{platform_id}:{name}",
-        ).hex()
-        for name, value in config.items()
-        if name in _SECRET_FIELDS
-    }
-    plain = {name: value for name, value in config.items() if name not in _SECRET_FIELDS}
-    if sealed:
-        plain[SEALED_KEY] = sealed
-    return plain
 
 
 def _key_row(platform_id: FromPath[str], direction: str, material: str, runtime: RuntimeDep, field: str) -> PlatformKey:
@@ -115,7 +94,7 @@ class RegistryController(Controller):
         self, data: JSONBody[AuthorityCreate], session: Session, principal: CurrentPrincipal
     ) -> AuthorityView:
         """Register an authority inside the caller's own area."""
-        require_scope(principal, "admin")
+        principal.require_scope("admin")
         if not principal.can_act_in(data.division_code):
             raise field_error(403, "division_code", "outside this authority's area", code="outside-jurisdiction")
         if await session.scalar(select(Authority.id).where(Authority.division_code == data.division_code)):
@@ -159,7 +138,7 @@ class RegistryController(Controller):
         self, data: JSONBody[EntrustmentCreate], session: Session, principal: CurrentPrincipal
     ) -> dict[str, str]:
         """A higher authority entrusts a lower one (seed 二): only inside the principal's own area."""
-        require_scope(principal, "admin")
+        principal.require_scope("admin")
         agent = await session.get(Authority, data.agent_authority_id)
         if agent is None:
             raise field_error(404, "agent_authority_id", "no such authority", code="not-found")
@@ -190,7 +169,7 @@ class RegistryController(Controller):
         self, data: JSONBody[PlatformCreate], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
     ) -> PlatformCreated:
         """Register a platform; the answer carries, once, the secret its notices are signed with."""
-        require_scope(principal, "admin")
+        principal.require_scope("admin")
         if await session.get(Platform, data.id) is not None:
             raise field_error(409, "id", "a platform with this id is already registered", code="conflict")
         config: dict[str, Any] = dict(data.adapter_config)
@@ -214,7 +193,7 @@ class RegistryController(Controller):
                 )
             except UnsafeEndpointError as exc:
                 raise field_error(400, "endpoint_url", str(exc)) from None
-        config = _seal_secrets(config, runtime, data.id)
+        config = seal_adapter_config(config, runtime.master_key, data.id)
         platform = Platform(
             id=data.id,
             name=data.name,
@@ -273,7 +252,7 @@ class RegistryController(Controller):
         runtime: RuntimeDep,
     ) -> dict[str, Any]:
         """Add the new key; older keys of that direction stay valid for ``overlap_hours`` and then stop."""
-        require_scope(principal, "admin")
+        principal.require_scope("admin")
         platform = await session.get(Platform, platform_id)
         if platform is None:
             raise ProblemError(404, "not-found", f"no such platform: {platform_id}")
@@ -311,7 +290,7 @@ class RegistryController(Controller):
         self, data: JSONBody[MerchantCreate], session: Session, principal: CurrentPrincipal
     ) -> dict[str, str]:
         """Register a merchant (a shop on a platform, or an independent website)."""
-        require_scope(principal, "write")
+        principal.require_scope("write")
         if data.platform_id is not None and await session.get(Platform, data.platform_id) is None:
             raise field_error(404, "platform_id", "no such platform", code="not-found")
         if data.platform_id is not None and await session.scalar(
@@ -343,7 +322,7 @@ class RegistryController(Controller):
         self, merchant_id: FromPath[str], session: Session, principal: CurrentPrincipal
     ) -> dict[str, Any]:
         """Mark a merchant unreachable (enables a takedown order, 四(二))."""
-        require_scope(principal, "write")
+        principal.require_scope("write")
         row = await session.get(Merchant, merchant_id)
         if row is None:
             raise ProblemError(404, "not-found", f"no such merchant: {merchant_id}")
@@ -361,7 +340,7 @@ class RegistryController(Controller):
         self, data: JSONBody[ManufacturerCreate], session: Session, principal: CurrentPrincipal
     ) -> dict[str, str]:
         """Register a manufacturer as labelled on samples."""
-        require_scope(principal, "write")
+        principal.require_scope("write")
         row = Manufacturer(
             id=new_id("mfr"),
             name=data.name,

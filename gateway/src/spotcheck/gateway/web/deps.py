@@ -11,7 +11,7 @@ from spotcheck.gateway.access import Principal, authenticate
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.web.problems import ProblemError
 
-__all__ = ["CurrentPrincipal", "RuntimeDep", "Session", "provide_principal", "provide_runtime", "require_scope"]
+__all__ = ["CurrentPrincipal", "RuntimeDep", "Session", "provide_principal", "provide_runtime"]
 
 Session = NamedDependency[AsyncSession]
 """The request's database session (provided by the app)."""
@@ -50,9 +50,3 @@ CurrentPrincipal = NamedDependency[Principal]
 
 RuntimeDep = NamedDependency[Runtime]
 """The process runtime."""
-
-
-def require_scope(principal: Principal, scope: str) -> None:
-    """403 unless the token carries ``scope``."""
-    if scope not in principal.scopes:
-        raise ProblemError(403, "insufficient-scope", f"this token lacks the {scope!r} scope")
