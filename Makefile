@@ -28,9 +28,10 @@ serve: $(VENV_STAMP) ## run the gateway on its embedded SQLite default at 127.0.
 demo: $(VENV_STAMP) ## run one failing case end to end against a demo platform
 	.venv/bin/spotcheck demo
 
-lint: $(VENV_STAMP)
+lint: $(VENV_STAMP) ## ruff, the formatter, and the import contracts (pyproject.toml [tool.importlinter])
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports --no-cache
 
 typecheck: $(VENV_STAMP)
 	.venv/bin/mypy

@@ -555,12 +555,10 @@ def notice_body(index: int) -> bytes:
 async def enqueue_raw(runtime: Runtime, platform_id: str, count: int, *, notify: bool = False) -> list[str]:
     """Put ``count`` opaque messages for a platform into the outbox in one transaction; returns their ids.
 
-    With ``notify`` (PostgreSQL) the transaction also issues the ``pg_notify`` the API issues, so listening
-    workers wake at commit.
+    With ``notify`` the transaction also wakes the workers as the API does (on PostgreSQL a ``NOTIFY`` at
+    commit, so listening workers in other processes wake).
     """
-    from sqlalchemy import text
-
-    from spotcheck.gateway.delivery.outbox import NOTIFY_CHANNEL
+    from spotcheck.gateway.delivery.queue import notify_committed
     from spotcheck.gateway.store.models import OutboundMessage
     from spotcheck.sdk import new_message_id
 
@@ -584,7 +582,7 @@ async def enqueue_raw(runtime: Runtime, platform_id: str, count: int, *, notify:
             for index, message_id in enumerate(ids)
         )
         if notify:
-            await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+            await notify_committed(session)
     return ids
 
 

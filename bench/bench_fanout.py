@@ -45,8 +45,8 @@ from _common import (
 )
 
 from spotcheck.adapters import make_http_client
-from spotcheck.gateway.delivery.worker import DeliveryWorker
 from spotcheck.gateway.runtime import Runtime
+from spotcheck.gateway.scheduler import delivery_worker
 from spotcheck.gateway.settings import Settings
 from spotcheck.sdk import Webhook, new_message_id
 
@@ -112,7 +112,7 @@ async def ours(settings: Settings, platform_id: str, count: int) -> tuple[float,
     """Deliveries per second of a DeliveryWorker draining ``count`` committed messages; and how many it did."""
     runtime = Runtime(settings)
     await runtime.start()
-    worker = DeliveryWorker(runtime, worker_id=f"bench-{settings.http_transport}")
+    worker = delivery_worker(runtime, worker_id=f"bench-{settings.http_transport}")
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
     try:

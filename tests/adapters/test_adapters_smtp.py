@@ -20,7 +20,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from spotcheck.adapters import AdapterConfigError, AdapterContext, SmtpAdapter, build_email
+from spotcheck.adapters import (
+    AdapterConfigError,
+    AdapterContext,
+    SmtpAdapter,
+    UrlConfigurable,
+    build_email,
+    smtp_config_from_url,
+)
 
 from .conftest import fixed_clock, free_port, make_message
 
@@ -279,3 +286,38 @@ def test_password_is_hidden_and_ports_default_by_security() -> None:
     assert config.effective_port == 25
     assert SmtpAdapter.validate_config({**config_for(25), "port": None, "security": "tls"}).effective_port == 465
     assert SmtpAdapter.validate_config({**config_for(25), "port": None, "security": "starttls"}).effective_port == 587
+
+
+def test_smtp_url_parsing_and_errors() -> None:
+    config = smtp_config_from_url("smtp://notice%40amr:p%40ss@mail.example:2525?from=notice@amr.example&security=none")
+    assert config == {
+        "host": "mail.example",
+        "port": 2525,
+        "from": "notice@amr.example",
+        "security": "none",
+        "username": "notice@amr",
+        "password": "p@ss",
+    }
+    with pytest.raises(ValueError, match="from="):
+        smtp_config_from_url("smtp://mail.example")
+    with pytest.raises(ValueError, match="SPOTCHECK_SMTP_URL"):
+        smtp_config_from_url("http://mail.example?from=a@b.c")
+
+
+def test_smtps_defaults_to_implicit_tls() -> None:
+    assert smtp_config_from_url("smtps://relay.example?from=a@b.cn")["security"] == "tls"
+
+
+def test_the_relay_url_and_a_destination_make_a_valid_configuration() -> None:
+    assert issubclass(SmtpAdapter, UrlConfigurable)
+    url = "smtp://relay.example:2525?from=noreply@amr.zj.gov.cn&security=none"
+    one = SmtpAdapter.config_from_url(url, {"to": "quality@maker.example.cn"})
+    assert one["to"] == ["quality@maker.example.cn"]
+    assert SmtpAdapter.validate_config(one).effective_port == 2525
+    several = SmtpAdapter.config_from_url(
+        url, {"to": ["a@maker.example.cn", "b@maker.example.cn"], "reply_to": "x@amr.cn"}
+    )
+    assert SmtpAdapter.validate_config(several).to == ["a@maker.example.cn", "b@maker.example.cn"]
+    assert several["reply_to"] == "x@amr.cn"
+    with pytest.raises(AdapterConfigError, match="to"):
+        SmtpAdapter.validate_config(SmtpAdapter.config_from_url(url, {}))

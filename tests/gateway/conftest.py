@@ -7,7 +7,7 @@ import contextlib
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 from aiohttp import web
 from litestar.testing import AsyncTestClient
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from spotcheck.gateway.access import create_token
+from spotcheck.gateway.access import Principal, authenticate, create_token, level_of_code
 from spotcheck.gateway.app import create_app
+from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.settings import Settings
 from spotcheck.gateway.store.engine import create_engine, session_factory
 from spotcheck.gateway.store.models import Authority, OutboundMessage
@@ -339,3 +341,49 @@ async def _drive_to_published(
 def publish_case() -> Any:
     """``await publish_case(gw, token, platform_id, shop=…, failing=…)``: a case driven to published; its id."""
     return _drive_to_published
+
+
+# ---- services without HTTP: a started runtime on the store under test, and regulators as principals ------------
+
+
+@pytest.fixture
+async def runtime(database_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
+    """A started runtime (migrated store, master key, calendar) for calling services directly."""
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=database_url,
+        allow_private_endpoints=True,
+        run_worker=False,
+        log_level="WARNING",
+    )
+    started = Runtime(settings)
+    await started.start()
+    try:
+        yield started
+    finally:
+        await started.stop()
+
+
+RegulatorFactory = Callable[..., Awaitable[Principal]]
+
+
+@pytest.fixture
+def regulator(runtime: Runtime) -> RegulatorFactory:
+    """``await regulator("330000", scopes=(...))``: the authority of that code (made once), authenticated."""
+
+    async def make(code: str, *, scopes: tuple[str, ...] = ("read", "write", "admin")) -> Principal:
+        async with runtime.sessions() as session, session.begin():
+            authority = await session.scalar(select(Authority).where(Authority.division_code == code))
+            if authority is None:
+                level = level_of_code(code)
+                authority = Authority(id=new_id("auth"), name=f"{code} 市场监督管理局", level=level, division_code=code)
+                session.add(authority)
+                await session.flush()
+            token, row = create_token(authority.id, list(scopes))
+            session.add(row)
+        async with runtime.sessions() as session:
+            principal = await authenticate(session, token)
+        assert principal is not None
+        return principal
+
+    return make

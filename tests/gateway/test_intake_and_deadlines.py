@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from spotcheck.gateway.intake.service import INBOUND_KEYS_TTL_S
+from spotcheck.gateway.intake.verifiers import INBOUND_KEYS_TTL_S
 from spotcheck.gateway.store.models import (
     Case,
     Deadline,

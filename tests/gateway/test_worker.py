@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import func, select
 
 from spotcheck.gateway.audit.chain import verify_chain
-from spotcheck.gateway.delivery.worker import DeliveryWorker, next_retry_delay, smtp_config_from_url
+from spotcheck.gateway.delivery.worker import DeliveryWorker
 from spotcheck.gateway.runtime import Runtime
+from spotcheck.gateway.scheduler import delivery_worker
 from spotcheck.gateway.settings import Settings
 from spotcheck.gateway.store.models import AuditRecord, DeliveryAttempt, OperationalEvent, OutboundMessage, Platform
 from spotcheck.gateway.store.types import utcnow
@@ -72,38 +73,13 @@ async def _statuses(gateway: Any) -> Counter[str]:
         return Counter({str(status): int(count) for status, count in rows})
 
 
-def test_retry_delays_follow_the_schedule_and_run_out() -> None:
-    schedule = (5.0, 300.0)
-    assert next_retry_delay(1, schedule, 0.0) == 5.0
-    assert next_retry_delay(2, schedule, 0.0) == 300.0
-    assert next_retry_delay(3, schedule, 0.0) is None
-    assert next_retry_delay(1, schedule, 0.2, rng=lambda: 1.0) == pytest.approx(6.0)
-    assert next_retry_delay(1, schedule, 0.2, rng=lambda: 0.0) == pytest.approx(4.0)
-
-
-def test_smtp_url_parsing_and_errors() -> None:
-    config = smtp_config_from_url("smtp://notice%40amr:p%40ss@mail.example:2525?from=notice@amr.example&security=none")
-    assert config == {
-        "host": "mail.example",
-        "port": 2525,
-        "from": "notice@amr.example",
-        "security": "none",
-        "username": "notice@amr",
-        "password": "p@ss",
-    }
-    with pytest.raises(ValueError, match="from="):
-        smtp_config_from_url("smtp://mail.example")
-    with pytest.raises(ValueError, match="SPOTCHECK_SMTP_URL"):
-        smtp_config_from_url("http://mail.example?from=a@b.c")
-
-
 @pytest.mark.postgres
 async def test_flaky_receiver_gets_every_message_once_after_dedupe(gateway: Any, receiver: Any) -> None:
     platform_id = await gateway.receiver_platform(receiver, timeout_s=0.3)
     ids = await gateway.enqueue_raw(platform_id, 60)
     receiver.fail_rate, receiver.timeout_rate = 0.3, 0.1
     runtime = Runtime(_worker_settings(gateway))
-    worker = DeliveryWorker(runtime, rng=random.Random(3).random)
+    worker = delivery_worker(runtime, rng=random.Random(3).random)
 
     await _deliver_everything(worker, gateway, len(ids))
     assert set(receiver.accepted) == set(ids)  # every message arrived and was answered 2xx
@@ -123,7 +99,7 @@ async def test_outcomes_finishing_together_share_one_commit_and_keep_the_chain(g
     ids = await gateway.enqueue_raw(platform_id, 40)
     receiver.latency_s = 0.02  # deliveries overlap, so their outcomes queue behind one write
     runtime = Runtime(_worker_settings(gateway, worker_concurrency=16, endpoint_rate_per_s=1e6))
-    worker = DeliveryWorker(runtime)
+    worker = delivery_worker(runtime)
     try:
         claimed = await worker.run_once()
         while claimed:
@@ -160,7 +136,7 @@ async def test_a_slow_endpoint_does_not_hold_back_deliveries_to_others(
     slow = await gateway.enqueue_raw(slow_platform, 2)  # claimed first: the outbox is served oldest first
     fast = await gateway.enqueue_raw(fast_platform, 30)
     runtime = Runtime(_worker_settings(gateway, worker_concurrency=4, worker_batch=4, endpoint_rate_per_s=1e6))
-    worker = DeliveryWorker(runtime)
+    worker = delivery_worker(runtime)
 
     snapshot: dict[str, Any] = {}
 
@@ -186,7 +162,7 @@ async def test_the_worker_fills_every_slot_even_when_a_claim_is_smaller(gateway:
     ids = await gateway.enqueue_raw(platform_id, 16)
     receiver.latency_s = 1.0  # long enough for four claims of two, even on a loaded machine
     runtime = Runtime(_worker_settings(gateway, worker_concurrency=8, worker_batch=2, endpoint_rate_per_s=1e6))
-    worker = DeliveryWorker(runtime)
+    worker = delivery_worker(runtime)
 
     async def done() -> bool:
         return len(receiver.accepted) == len(ids)
@@ -206,10 +182,10 @@ async def test_a_failed_group_commit_is_retried_and_then_split(
     platform_id = await gateway.receiver_platform(receiver, timeout_s=10)
     ids = await gateway.enqueue_raw(platform_id, 12)
     receiver.latency_s = 0.02
-    monkeypatch.setattr("spotcheck.gateway.delivery.worker._RECORD_RETRY_DELAYS_S", (0.01, 0.01))
     runtime = Runtime(_worker_settings(gateway, worker_concurrency=12, endpoint_rate_per_s=1e6))
-    worker = DeliveryWorker(runtime)
-    real_write = worker._write_records
+    worker = delivery_worker(runtime)
+    monkeypatch.setattr(worker.recorder, "retry_delays_s", (0.01, 0.01))
+    real_write = worker.writer.write
     calls: list[int] = []
 
     async def flaky_write(batch: list[Any]) -> None:
@@ -218,7 +194,7 @@ async def test_a_failed_group_commit_is_retried_and_then_split(
             raise OSError("database is restarting")
         await real_write(batch)
 
-    monkeypatch.setattr(worker, "_write_records", flaky_write)
+    monkeypatch.setattr(worker.writer, "write", flaky_write)
 
     await _deliver_everything(worker, gateway, len(ids))
     assert max(calls) > 1  # outcomes were grouped, the group failed and was retried...
@@ -241,7 +217,7 @@ async def test_stopping_waits_a_grace_period_for_a_hanging_delivery_then_leaves_
     receiver.latency_s = 8.0
     monkeypatch.setattr("spotcheck.gateway.delivery.worker._DRAIN_GRACE_S", 0.5)
     runtime = Runtime(_worker_settings(gateway))
-    worker = DeliveryWorker(runtime)
+    worker = delivery_worker(runtime)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
     try:
@@ -269,7 +245,7 @@ async def test_410_dead_letters_and_disables_the_endpoint(gateway: Any, receiver
     [first] = await gateway.enqueue_raw(platform_id, 1)
     receiver.status = 410
     runtime = Runtime(_worker_settings(gateway))
-    worker = DeliveryWorker(runtime)
+    worker = delivery_worker(runtime)
     try:
         assert await worker.run_once() == 1
         second = (await gateway.enqueue_raw(platform_id, 1))[0]
@@ -302,7 +278,7 @@ async def test_429_retry_after_is_honoured(gateway: Any, receiver: Any) -> None:
     [msg_id] = await gateway.enqueue_raw(platform_id, 1)
     receiver.status, receiver.headers = 429, {"Retry-After": "30"}
     runtime = Runtime(_worker_settings(gateway))
-    worker = DeliveryWorker(runtime)
+    worker = delivery_worker(runtime)
     try:
         before = utcnow()
         await worker.run_once()
@@ -324,7 +300,7 @@ async def test_circuit_breaker_stops_hammering_a_failing_endpoint(gateway: Any, 
     await gateway.enqueue_raw(platform_id, 10)
     receiver.status = 503
     runtime = Runtime(_worker_settings(gateway, circuit_failures=3, circuit_cooldown_s=60, worker_concurrency=1))
-    worker = DeliveryWorker(runtime)
+    worker = delivery_worker(runtime)
     try:
         await worker.run_once()
     finally:
@@ -387,7 +363,7 @@ async def test_two_workers_on_postgres_never_hold_the_same_delivery(gateway: Any
     receiver.latency_s = 0.05
     settings = _worker_settings(gateway, worker_batch=10, worker_concurrency=10)
     runtimes = [Runtime(settings), Runtime(settings)]
-    workers = [DeliveryWorker(rt, worker_id=f"w{i}") for i, rt in enumerate(runtimes)]
+    workers = [delivery_worker(rt, worker_id=f"w{i}") for i, rt in enumerate(runtimes)]
     stop = asyncio.Event()
     tasks = [asyncio.create_task(w.run(stop)) for w in workers]
     try:
@@ -419,7 +395,7 @@ async def test_operators_list_inspect_replay_and_redeliver(gateway: Any, receive
     ids = await gateway.enqueue_raw(platform_id, 3)
     receiver.status = 410
     runtime = Runtime(_worker_settings(gateway, worker_concurrency=1))  # deterministic: one at a time
-    worker = DeliveryWorker(runtime)
+    worker = delivery_worker(runtime)
     try:
         await worker.run_once()
         dead = await gateway.get("/v1/deliveries?status=dead", token)

@@ -29,8 +29,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
 
-from spotcheck.gateway.access import create_token_for_authority
 from spotcheck.gateway.app import create_app
+from spotcheck.gateway.registry.service import create_token_for_authority
 from spotcheck.gateway.settings import Settings
 
 EXAMPLES_PER_OPERATION = {"sqlite": 20, "postgresql": 8}

@@ -23,8 +23,8 @@ import pytest
 from sqlalchemy import func, select
 
 from spotcheck.adapters import MAX_EXCERPT_BYTES
-from spotcheck.gateway.delivery.worker import DeliveryWorker
 from spotcheck.gateway.runtime import Runtime
+from spotcheck.gateway.scheduler import delivery_worker
 from spotcheck.gateway.store.models import DeliveryAttempt, OutboundMessage
 from spotcheck.sdk import VerificationError, Webhook, generate_keypair
 
@@ -219,7 +219,7 @@ async def test_misbehaving_endpoints_are_classified_and_delivered_once_they_reco
             retry_schedule=FAST_SCHEDULE, retry_jitter=0.0, circuit_failures=1000, worker_concurrency=len(endpoints)
         )
         runtime = Runtime(settings)
-        worker = DeliveryWorker(runtime, worker_id="survivor")
+        worker = delivery_worker(runtime, worker_id="survivor")
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop))
         try:

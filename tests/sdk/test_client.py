@@ -6,6 +6,7 @@ import email.utils
 import hashlib
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -36,9 +37,10 @@ from spotcheck.sdk import (
     Webhook,
     generate_keypair,
     generate_secret,
+    parse_retry_after,
     public_key_of,
 )
-from spotcheck.sdk._retry import RetryPolicy, parse_retry_after
+from spotcheck.sdk._retry import RetryPolicy
 
 BASE = "https://gateway.example.gov.cn"
 PLATFORM = "tmall-test"
@@ -569,6 +571,33 @@ def test_a_callers_http_client_is_used_and_left_open(keys: tuple[str, str], cloc
 )
 def test_parse_retry_after_reads_seconds_and_http_dates(header: str | None, expected: float | None) -> None:
     assert parse_retry_after(header, now=START) == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("1.25", 1.25),  # a fraction is outside delay-seconds' grammar, yet means one thing: honoured
+        ("0.5", 0.5),
+        ("1.", None),
+        ("1e3", None),
+        ("+5", None),
+        ("٣", None),  # non-ASCII digits are not delay-seconds
+        ("12345678901", None),  # more than ten digits
+    ],
+)
+def test_parse_retry_after_reads_fractional_seconds_and_refuses_other_numbers(
+    header: str, expected: float | None
+) -> None:
+    assert parse_retry_after(header, now=START) == expected
+
+
+def test_parse_retry_after_takes_a_date_without_a_zone_as_gmt() -> None:
+    later = email.utils.formatdate(START + 90, usegmt=True)  # "Day, DD Mon YYYY HH:MM:SS GMT"
+    assert parse_retry_after(later.removesuffix(" GMT"), now=START) == 90.0  # no zone at all
+    assert parse_retry_after(later.replace("GMT", "-0000"), now=START) == 90.0  # "-0000": zone unknown
+    asctime = time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(START + 60))  # the obsolete asctime form
+    assert parse_retry_after(asctime, now=START) == 60.0
+    assert parse_retry_after(later.replace("GMT", "+0800"), now=START - 8 * 3600) == 90.0  # an offset counts
 
 
 def test_retry_policy_refuses_negative_waits() -> None:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from spotcheck.gateway.access import create_token_for_authority
 from spotcheck.gateway.app import create_app
+from spotcheck.gateway.registry.service import create_token_for_authority
 from spotcheck.gateway.settings import Settings
 from spotcheck.schemas import LogEntry, TransactionRecord
 from spotcheck.sdk import (

@@ -6,7 +6,7 @@ adapters, registered in the ``spotcheck.adapters`` entry-point group and found w
 
 * ``webhook``: Standard Webhooks push (the default);
 * ``open-platform``: a platform's own signed open API (TOP / JD / PDD style);
-* ``smtp``: e-mail for parties without an integration;
+* ``smtp``: e-mail for parties without an integration (its relay from one URL: :func:`smtp_config_from_url`);
 * ``announcement``: public announcement when a party cannot be reached;
 * ``memory``: records deliveries, with scripted outcomes, for tests.
 
@@ -23,6 +23,7 @@ from spotcheck.adapters._base import (
     DeliveryStatus,
     HttpTransportName,
     OutgoingMessage,
+    UrlConfigurable,
 )
 from spotcheck.adapters._config import Secret
 from spotcheck.adapters._errors import (
@@ -33,7 +34,7 @@ from spotcheck.adapters._errors import (
     EndpointResolutionError,
     UnsafeEndpointError,
 )
-from spotcheck.adapters._http import DEFAULT_LIMITS, classify_http_status, make_http_client, parse_retry_after
+from spotcheck.adapters._http import DEFAULT_LIMITS, classify_http_status, make_http_client
 from spotcheck.adapters._registry import ENTRY_POINT_GROUP, available_adapters, load_adapter
 from spotcheck.adapters._ssrf import check_endpoint_url, check_endpoint_url_async
 from spotcheck.adapters.announcement import AnnouncementAdapter, AnnouncementConfig
@@ -51,8 +52,9 @@ from spotcheck.adapters.open_platform import (
     OpenPlatformResponseRules,
     top_signature,
 )
-from spotcheck.adapters.smtp import SmtpAdapter, SmtpConfig, build_email
+from spotcheck.adapters.smtp import SmtpAdapter, SmtpConfig, build_email, smtp_config_from_url
 from spotcheck.adapters.webhook import WebhookAdapter, WebhookConfig
+from spotcheck.sdk import parse_retry_after  # the one Retry-After parser, re-exported where adapters look
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -85,6 +87,7 @@ __all__ = [
     "SmtpAdapter",
     "SmtpConfig",
     "UnsafeEndpointError",
+    "UrlConfigurable",
     "WebhookAdapter",
     "WebhookConfig",
     "available_adapters",
@@ -97,5 +100,6 @@ __all__ = [
     "memory_mailbox",
     "parse_retry_after",
     "reset_memory_mailboxes",
+    "smtp_config_from_url",
     "top_signature",
 ]

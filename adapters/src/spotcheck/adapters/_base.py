@@ -28,6 +28,7 @@ __all__ = [
     "DeliveryStatus",
     "HttpTransportName",
     "OutgoingMessage",
+    "UrlConfigurable",
 ]
 
 DeliveryStatus = Literal["delivered", "retry", "throttled", "gone", "rejected"]
@@ -140,7 +141,9 @@ class Adapter(Protocol):
     """A delivery adapter: one attempt, one message, one destination, a classified outcome.
 
     Implementations are registered in the ``spotcheck.adapters`` entry-point group and built by the gateway as
-    ``AdapterClass(config, context=context)``, one instance per destination, reused for many deliveries.
+    ``AdapterClass(config, context=context)``, one instance per destination, reused for many deliveries. A
+    platform's ``config`` is what it registered; for a party without an integration of its own (a manufacturer, a
+    merchant) it is the message's destination, or what :meth:`UrlConfigurable.config_from_url` makes of it.
     """
 
     name: ClassVar[str]
@@ -161,4 +164,24 @@ class Adapter(Protocol):
 
     async def aclose(self) -> None:
         """Release what the adapter owns (never the shared client it was lent); safe to call twice."""
+        ...
+
+
+@runtime_checkable
+class UrlConfigurable(Protocol):
+    """An adapter class whose shared set-up (a mail relay, a service account) comes from one URL the operator sets.
+
+    Optional: an adapter offers it by defining the class method. To deliver to a party without an integration of
+    its own, the gateway then builds the adapter with ``config_from_url(url, destination)``, ``url`` being its
+    setting named after the adapter (``SPOTCHECK_<NAME>_URL``), and holds the party's messages, never dropping
+    them, while that setting is absent.
+    """
+
+    @classmethod
+    def config_from_url(cls, url: str, destination: Mapping[str, Any]) -> dict[str, Any]:
+        """The configuration for ``destination`` (the addressee, as the message names it) through ``url``.
+
+        Raises:
+            ValueError: ``url`` is malformed (the message names the setting and the expected form).
+        """
         ...

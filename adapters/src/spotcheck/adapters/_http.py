@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import email.utils
 import importlib.metadata
 import ipaddress
 import re
@@ -12,7 +11,6 @@ import socket
 import time
 import weakref
 from dataclasses import dataclass
-from datetime import UTC
 from typing import TYPE_CHECKING, Final
 
 import aiohttp
@@ -24,6 +22,7 @@ from httpx_aiohttp import AiohttpTransport
 from spotcheck.adapters._base import MAX_EXCERPT_BYTES, AdapterContext, DeliveryOutcome, DeliveryStatus
 from spotcheck.adapters._errors import EndpointResolutionError, UnsafeEndpointError
 from spotcheck.adapters._ssrf import check_endpoint_url_async, refusal_reason
+from spotcheck.sdk import parse_retry_after
 
 if TYPE_CHECKING:
     import ssl
@@ -52,7 +51,6 @@ _THROTTLED: Final = frozenset({429, 502, 503, 504})
 # A permanent redirect means the registered URL is stale; redirects are never followed (SSRF), so fix the URL.
 _PERMANENT_REDIRECTS: Final = frozenset({301, 308})
 _GONE: Final = 410
-_RETRY_AFTER_SECONDS: Final = re.compile(r"[0-9]{1,10}")
 _REFERENCE_HEADERS: Final = ("x-request-id", "request-id", "x-correlation-id", "x-amzn-requestid")
 _MAX_REFERENCE_CHARS: Final = 200
 _MAX_ERROR_CHARS: Final = 240
@@ -83,22 +81,6 @@ def classify_http_status(status: int) -> DeliveryStatus:
     if status in _REJECTED or status in _PERMANENT_REDIRECTS:
         return "rejected"
     return "retry"
-
-
-def parse_retry_after(value: str | None, *, now: float) -> float | None:
-    """Parse ``Retry-After`` (delay-seconds or HTTP-date) into seconds from ``now``; ``None`` if absent or bad."""
-    if value is None:
-        return None
-    text = value.strip()
-    if _RETRY_AFTER_SECONDS.fullmatch(text):
-        return float(int(text))
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)  # an HTTP-date is always GMT
-    return max(0.0, when.timestamp() - now)
 
 
 def safe_text(data: bytes, *, charset: str | None = None, limit: int = MAX_EXCERPT_BYTES, cut: bool = False) -> str:

@@ -17,6 +17,7 @@ import time
 from datetime import datetime
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 import msgspec
@@ -29,7 +30,7 @@ from spotcheck.adapters._notice_text import CHINA_STANDARD_TIME, email_subject, 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["SmtpAdapter", "SmtpConfig", "build_email"]
+__all__ = ["SmtpAdapter", "SmtpConfig", "build_email", "smtp_config_from_url"]
 
 Security = Literal["starttls", "tls", "none"]
 
@@ -108,6 +109,36 @@ class SmtpConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     def effective_port(self) -> int:
         """The port to connect to."""
         return self.port or _DEFAULT_PORTS[self.security]
+
+
+def smtp_config_from_url(url: str) -> dict[str, Any]:
+    """The relay part of an :class:`SmtpConfig` from ``smtp[s]://user:password@host:port?security=…&from=addr``.
+
+    The gateway reads this URL from ``SPOTCHECK_SMTP_URL``. User and password are percent-decoded; ``security``
+    defaults to ``tls`` for ``smtps://`` and ``starttls`` for ``smtp://``; ``from`` (the sender) is required.
+
+    Raises:
+        ValueError: the URL is not of that form; the message names ``SPOTCHECK_SMTP_URL`` and what is missing.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise ValueError("SPOTCHECK_SMTP_URL: expected smtp://[user:password@]host[:port]?from=address")
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    sender = query.get("from")
+    if not sender:
+        raise ValueError("SPOTCHECK_SMTP_URL: the from= query parameter (sender address) is required")
+    config: dict[str, Any] = {
+        "host": parts.hostname,
+        "from": sender,
+        "security": query.get("security", "tls" if parts.scheme == "smtps" else "starttls"),
+    }
+    if parts.port:
+        config["port"] = parts.port
+    if parts.username:
+        config["username"] = unquote(parts.username)
+    if parts.password:
+        config["password"] = unquote(parts.password)
+    return config
 
 
 def _message_id(message: OutgoingMessage, sender: str) -> str:
@@ -206,6 +237,22 @@ class SmtpAdapter:
             AdapterConfigError: names the field and the reason.
         """
         return parse_config(cls.name, config, SmtpConfig)
+
+    @classmethod
+    def config_from_url(cls, url: str, destination: Mapping[str, Any]) -> dict[str, Any]:
+        """The configuration to mail ``destination`` through the relay at ``url`` (see :func:`smtp_config_from_url`).
+
+        ``destination["to"]`` is one address or a list of them; other destination fields (``reply_to``) pass
+        through. The result is checked when the adapter is built.
+
+        Raises:
+            ValueError: ``url`` is malformed.
+        """
+        addressees = destination.get("to")
+        config = {**smtp_config_from_url(url), **destination}
+        if isinstance(addressees, str):
+            config["to"] = [addressees]
+        return config
 
     def __init__(self, config: Mapping[str, Any], *, context: AdapterContext) -> None:
         self._config = self.validate_config(config)

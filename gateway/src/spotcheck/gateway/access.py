@@ -1,4 +1,4 @@
-"""Who may do what: regulator tokens (hashed at rest), jurisdictions (seed 二) and the master key for secrets.
+"""Who may do what: regulator tokens (hashed at rest), jurisdictions (the opinion's 二), the master key for secrets.
 
 A token reads ``sct_<id>_<secret>``; only SHA-256 of the secret is stored, compared in constant time.
 Jurisdiction follows division codes: a provincial authority ``330000`` covers every code starting ``33``,
@@ -22,7 +22,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway.settings import Settings
 from spotcheck.gateway.store.models import ApiToken, Authority, Case, Entrustment
 from spotcheck.gateway.store.types import new_id, utcnow
 from spotcheck.gateway.web.problems import ProblemError
@@ -34,7 +33,6 @@ __all__ = [
     "authenticate",
     "covers",
     "create_token",
-    "create_token_for_authority",
     "division_prefix",
     "level_of_code",
 ]
@@ -159,46 +157,6 @@ async def authenticate(  # noqa: PLR0911 - each refusal is its own early return
         scopes=frozenset(row.scopes),
         entrusted_divisions=tuple(entrusted),
     )
-
-
-async def create_token_for_authority(
-    settings: Settings,
-    *,
-    authority_code: str,
-    authority_name: str | None,
-    level: str | None,
-    scopes: list[str],
-    label: str,
-) -> tuple[str, str]:
-    """Create (if needed) the authority for ``authority_code`` and a token for it; returns (token, authority id)."""
-    from spotcheck.gateway.runtime import Runtime  # noqa: PLC0415 - avoids a cycle at import time
-
-    if not (authority_code.isdigit() and len(authority_code) == len(NATIONAL_CODE)):
-        raise ValueError("authority-code: expected a 6-digit administrative division code")
-    runtime = Runtime(settings)
-    try:
-        await runtime.start()
-        async with runtime.sessions() as session, session.begin():
-            authority = await session.scalar(select(Authority).where(Authority.division_code == authority_code))
-            if authority is None:
-                if not authority_name:
-                    raise ValueError(f"authority-name: no authority with code {authority_code} yet; give its name")
-                authority = Authority(
-                    id=new_id("auth"),
-                    name=authority_name,
-                    level=level or level_of_code(authority_code),
-                    division_code=authority_code,
-                )
-                session.add(authority)
-                await session.flush()
-            token, row = create_token(authority.id, scopes, label)
-            session.add(row)
-            from spotcheck.gateway.audit.chain import append_audit  # noqa: PLC0415
-
-            await append_audit(session, actor="cli", action="token.created", subject=row.id, detail={"label": label})
-            return token, authority.id
-    finally:
-        await runtime.stop()
 
 
 class MasterKey:

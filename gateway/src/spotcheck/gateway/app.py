@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncGenerator
 
@@ -25,9 +24,10 @@ from spotcheck.gateway.delivery.controllers import DeliveryController
 from spotcheck.gateway.evidence.controllers import EvidenceController
 from spotcheck.gateway.intake.controllers import intake
 from spotcheck.gateway.observability import Metrics, configure_logging
-from spotcheck.gateway.public import PublicController
+from spotcheck.gateway.public.controllers import PublicController
 from spotcheck.gateway.registry.controllers import RegistryController
 from spotcheck.gateway.runtime import Runtime
+from spotcheck.gateway.scheduler import start_background
 from spotcheck.gateway.settings import Settings, get_settings
 from spotcheck.gateway.web.middleware import SESSION_STATE_KEY, RequestContextMiddleware
 from spotcheck.gateway.web.openapi import polish_openapi
@@ -113,9 +113,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.state.runtime = rt
         polish_openapi(app.openapi_schema)
         if owned and settings.run_worker:
-            from spotcheck.gateway.delivery.worker import DeliveryWorker  # noqa: PLC0415 - only when the worker runs here
-
-            rt.add_background(asyncio.create_task(DeliveryWorker(rt).run(), name="spotcheck-worker"))
+            try:
+                # A missing adapter fails the start-up here, loudly, instead of killing a background task later.
+                await start_background(rt)
+            except BaseException:
+                await rt.stop()
+                raise
         try:
             yield
         finally:

@@ -84,12 +84,13 @@ def migrate(settings: Settings) -> None:
 @click.option("--id", "worker_id", default=None, help="Worker name in leases and attempts (default host:pid).")
 @click.pass_obj
 def worker(settings: Settings, worker_id: str | None) -> None:
-    """Run a delivery worker until SIGINT/SIGTERM (several may run against one PostgreSQL)."""
+    """Run a delivery worker and the periodic jobs until SIGINT/SIGTERM (several may run against one PostgreSQL)."""
     import signal  # noqa: PLC0415
 
-    from spotcheck.gateway.delivery.worker import DeliveryWorker  # noqa: PLC0415
+    from spotcheck.adapters import AdapterError  # noqa: PLC0415
     from spotcheck.gateway.observability import configure_logging  # noqa: PLC0415
     from spotcheck.gateway.runtime import Runtime  # noqa: PLC0415
+    from spotcheck.gateway.scheduler import run_background  # noqa: PLC0415
 
     configure_logging(json=settings.log_json, level=settings.log_level)
 
@@ -101,11 +102,14 @@ def worker(settings: Settings, worker_id: str | None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await DeliveryWorker(runtime, worker_id=worker_id).run(stop)
+            await run_background(runtime, stop, worker_id=worker_id)
         finally:
             await runtime.stop()
 
-    _run(_work)
+    try:
+        _run(_work)
+    except AdapterError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command()
@@ -182,7 +186,7 @@ def deliveries_redeliver(settings: Settings, message_id: str) -> None:
     from spotcheck.gateway.delivery.service import redeliver  # noqa: PLC0415
 
     async def _redeliver() -> bool:
-        async with _session(settings) as session, session.begin():
+        async with _session(settings) as session:
             return await redeliver(session, message_id, actor="cli") is not None
 
     if not _run(_redeliver):
@@ -199,7 +203,7 @@ def deliveries_replay(settings: Settings, platform_id: str | None, since: str | 
     """Replay dead letters of a platform and/or a time range, with a progress bar."""
     from rich.progress import Progress  # noqa: PLC0415
 
-    from spotcheck.gateway.delivery.service import dead_letters, replay_dead_letters  # noqa: PLC0415
+    from spotcheck.gateway.delivery.service import dead_letters, replay_messages  # noqa: PLC0415
 
     if platform_id is None and since is None and until is None:
         raise click.UsageError("give --platform, --since/--until, or both")
@@ -213,8 +217,8 @@ def deliveries_replay(settings: Settings, platform_id: str | None, since: str | 
             bar = progress.add_task("replaying dead letters", total=len(ids))
             for offset in range(0, len(ids), 200):
                 batch = ids[offset : offset + 200]
-                async with _session(settings) as session, session.begin():
-                    done += await replay_dead_letters(session, batch, actor="cli")
+                async with _session(settings) as session:
+                    done += await replay_messages(session, batch, actor="cli")
                 progress.advance(bar, len(batch))
         return done
 
@@ -260,7 +264,7 @@ def tokens_create(
     label: str,
 ) -> None:
     """Create a token for an authority (creating the authority if needed) and print it once."""
-    from spotcheck.gateway.access import create_token_for_authority  # noqa: PLC0415
+    from spotcheck.gateway.registry.service import create_token_for_authority  # noqa: PLC0415
 
     try:
         token, authority_id = _run(

@@ -1,6 +1,6 @@
 """The regulation Spotcheck implements, named once.
 
-工商消字〔2015〕189号, 《国家工商行政管理总局关于加强网络市场监管 做好网络商品质量抽查检验工作的指导意见》 ("the
+工商消字〔2015〕189号, 《工商总局关于加强和规范网络交易商品质量抽查检验的意见》 ("the
 opinion"): every legal basis the gateway records or states cites a clause of it through :func:`basis`.
 """
 

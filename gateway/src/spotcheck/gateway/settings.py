@@ -125,6 +125,12 @@ class Settings:
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
+        # Written to refuse NaN and infinity as well: a limiter needs a finite, positive rate.
+        if not 0 < self.endpoint_rate_per_s < float("inf"):
+            raise ValueError(
+                "SPOTCHECK_ENDPOINT_RATE_PER_S: deliveries per second to one endpoint must be a positive number, "
+                f"got {self.endpoint_rate_per_s!r}"
+            )
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite+aiosqlite:///{self.data_dir / 'spotcheck.db'}")
 

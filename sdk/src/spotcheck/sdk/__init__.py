@@ -17,11 +17,14 @@ from spotcheck.sdk._errors import (
     ConnectionFailed,
     DecodeError,
     InvalidRequestError,
+    LogInconsistencyError,
+    LogVerificationError,
     RateLimitError,
     ServerError,
     SpotcheckError,
     VerificationError,
 )
+from spotcheck.sdk._logstate import KeptCheckpoint, PendingMessage, WatchState, update_watch_state
 from spotcheck.sdk._matcher import (
     ListingMatch,
     ListingMatcher,
@@ -30,12 +33,49 @@ from spotcheck.sdk._matcher import (
     normalise_brand,
     normalise_model,
 )
+from spotcheck.sdk._merkle import (
+    consistency_proof,
+    consistency_proof_ranges,
+    inclusion_proof,
+    inclusion_proof_ranges,
+    leaf_for_message,
+    leaf_hash,
+    node_hash,
+    root_from_leaves,
+    verify_consistency,
+    verify_inclusion,
+)
 from spotcheck.sdk._mount import ReceiverResponse
+from spotcheck.sdk._note import (
+    LogCheckpoint,
+    NoteVerifierKey,
+    format_log_checkpoint,
+    format_verifier_key,
+    open_note,
+    parse_log_checkpoint,
+    parse_verifier_key,
+    sign_note,
+    verify_log_checkpoint,
+)
 from spotcheck.sdk._receiver import Delivery, Receiver
+from spotcheck.sdk._retry_after import parse_retry_after
 from spotcheck.sdk._signing import Webhook, generate_keypair, generate_secret, new_message_id, public_key_of
 
 if _typing.TYPE_CHECKING:
     from spotcheck.sdk._client import AsyncGatewayClient, GatewayClient, ReplyReceipt, UploadReceipt
+    from spotcheck.sdk._draw_checks import DrawCheck, DrawProblem, fetch_draws, parse_draws, verify_draw, verify_draws
+    from spotcheck.sdk._draws import (
+        DrawRecord,
+        InspectorDraw,
+        candidates_digest,
+        commit_draw,
+        commitment_for,
+        draw_seed,
+        reveal_draw,
+        select,
+        select_inspectors,
+    )
+    from spotcheck.sdk._logwatch import LogWatcher, MissingMessage, WatchReport
 
 # The reply client pulls in httpx and tenacity; a platform that only receives notices should not import them.
 _LAZY: _typing.Final = {
@@ -43,6 +83,25 @@ _LAZY: _typing.Final = {
     "GatewayClient": "spotcheck.sdk._client",
     "ReplyReceipt": "spotcheck.sdk._client",
     "UploadReceipt": "spotcheck.sdk._client",
+    # Checking a bureau's random draws is occasional work: its modules load on first use.
+    "DrawCheck": "spotcheck.sdk._draw_checks",
+    "DrawProblem": "spotcheck.sdk._draw_checks",
+    "fetch_draws": "spotcheck.sdk._draw_checks",
+    "parse_draws": "spotcheck.sdk._draw_checks",
+    "verify_draw": "spotcheck.sdk._draw_checks",
+    "verify_draws": "spotcheck.sdk._draw_checks",
+    "DrawRecord": "spotcheck.sdk._draws",
+    "InspectorDraw": "spotcheck.sdk._draws",
+    "candidates_digest": "spotcheck.sdk._draws",
+    "commit_draw": "spotcheck.sdk._draws",
+    "commitment_for": "spotcheck.sdk._draws",
+    "draw_seed": "spotcheck.sdk._draws",
+    "reveal_draw": "spotcheck.sdk._draws",
+    "select": "spotcheck.sdk._draws",
+    "select_inspectors": "spotcheck.sdk._draws",
+    "LogWatcher": "spotcheck.sdk._logwatch",
+    "MissingMessage": "spotcheck.sdk._logwatch",
+    "WatchReport": "spotcheck.sdk._logwatch",
 }
 
 __all__ = [
@@ -54,13 +113,25 @@ __all__ = [
     "DecodeError",
     "DedupeStore",
     "Delivery",
+    "DrawCheck",
+    "DrawProblem",
+    "DrawRecord",
     "GatewayClient",
+    "InspectorDraw",
     "InvalidRequestError",
+    "KeptCheckpoint",
     "ListingMatch",
     "ListingMatcher",
     "ListingRecord",
+    "LogCheckpoint",
+    "LogInconsistencyError",
+    "LogVerificationError",
+    "LogWatcher",
     "MatchRule",
     "MemoryDedupeStore",
+    "MissingMessage",
+    "NoteVerifierKey",
+    "PendingMessage",
     "RateLimitError",
     "Receiver",
     "ReceiverResponse",
@@ -71,15 +142,47 @@ __all__ = [
     "UploadReceipt",
     "UploadState",
     "VerificationError",
+    "WatchReport",
+    "WatchState",
     "Webhook",
+    "candidates_digest",
     "canonical_checkpoint",
+    "commit_draw",
+    "commitment_for",
+    "consistency_proof",
+    "consistency_proof_ranges",
+    "draw_seed",
+    "fetch_draws",
+    "format_log_checkpoint",
+    "format_verifier_key",
     "generate_keypair",
     "generate_secret",
+    "inclusion_proof",
+    "inclusion_proof_ranges",
+    "leaf_for_message",
+    "leaf_hash",
     "new_message_id",
+    "node_hash",
     "normalise_brand",
     "normalise_model",
+    "open_note",
+    "parse_draws",
+    "parse_log_checkpoint",
+    "parse_retry_after",
+    "parse_verifier_key",
     "public_key_of",
+    "reveal_draw",
+    "root_from_leaves",
+    "select",
+    "select_inspectors",
+    "sign_note",
+    "update_watch_state",
     "verify_checkpoint",
+    "verify_consistency",
+    "verify_draw",
+    "verify_draws",
+    "verify_inclusion",
+    "verify_log_checkpoint",
 ]
 
 

@@ -5,6 +5,12 @@ body against saved headers, decodes it, and prints the message as indented JSON 
 ``invalid: <reason>`` with the exact reason (exit 1). Usage errors (unreadable file, bad key) exit 2. The key
 comes from ``--secret`` (repeatable, for rotation) or from ``SPOTCHECK_WEBHOOK_SECRET`` (keys separated by
 whitespace); it is never printed. Prefer the environment variable: command lines are visible to other users.
+
+``spotcheck-sdk log add|watch`` registers messages and checks the gateway's transparency log (``_logcli``).
+
+``spotcheck-sdk draws verify URL|FILE`` recomputes a bureau's published random draws (``/public/draws.json``, or a
+saved copy) and prints one line per draw: ``ok: ID``, ``not revealed: ID`` or ``FAILED: ID: field: reason``. Exit 0
+when every revealed draw holds, 1 when any fails, 2 when the document cannot be had or is not a draws document.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from typing import TYPE_CHECKING, Final, NoReturn
 import msgspec
 
 from spotcheck.schemas import ContractError, decode_message, encode_message
-from spotcheck.sdk._errors import VerificationError
+from spotcheck.sdk._draw_checks import DrawCheck, fetch_draws, parse_draws, verify_draws
+from spotcheck.sdk._errors import SpotcheckError, VerificationError
+from spotcheck.sdk._logcli import add_log_commands, run_log_command
 from spotcheck.sdk._signing import Webhook
 
 if TYPE_CHECKING:
@@ -63,7 +71,25 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--tolerance", type=int, default=300, metavar="SECONDS", help="accepted clock skew (default: 300)"
     )
+    _add_draws_command(commands)
+    add_log_commands(commands)
     return parser
+
+
+def _add_draws_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    draws = commands.add_parser(
+        "draws", help="check a bureau's random draws", description="Check a bureau's published random draws."
+    )
+    actions = draws.add_subparsers(dest="draws_command", required=True, metavar="ACTION")
+    verify = actions.add_parser(
+        "verify",
+        help="recompute every published draw",
+        description=(
+            "Recompute every draw of a draws document and print one line per draw: 'ok', 'not revealed', or "
+            "'FAILED' with the field and the reason (exit 1 when any fails)."
+        ),
+    )
+    verify.add_argument("source", metavar="URL|FILE", help="the bureau's /public/draws.json, or a saved copy ('-')")
 
 
 def _parse_headers(text: str) -> dict[str, str]:
@@ -147,6 +173,35 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify_draws(args: argparse.Namespace) -> int:
+    source: str = args.source
+    try:
+        if source.startswith(("http://", "https://")):
+            records = fetch_draws(source)
+        else:
+            records = parse_draws(_read(source, "draws"))
+    except (SpotcheckError, ValueError) as exc:
+        raise _UsageError(f"draws: {exc}") from None
+    if not records:
+        _say("no draws published")
+    checks = verify_draws(records)
+    for position, check in enumerate(checks, start=1):
+        _say(_draw_line(check, position))
+    return 1 if any(check.failed for check in checks) else 0
+
+
+def _draw_line(check: DrawCheck, position: int) -> str:
+    # A published id is printed as is only when it cannot disturb the terminal or the one-line-per-draw output.
+    label = check.draw_id or f"draw #{position}"
+    if not label.isprintable():
+        label = json.dumps(label)
+    if check.status == "ok":
+        return f"ok: {label}"
+    if check.status == "not_revealed":
+        return f"not revealed: {label} (committed, not revealed yet)"
+    return f"FAILED: {label}: {check.reason}"
+
+
 def _say(text: str) -> None:
     sys.stdout.write(text + "\n")
 
@@ -156,10 +211,12 @@ def _fail(parser: argparse.ArgumentParser, message: str) -> NoReturn:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``spotcheck-sdk``; return the exit status (0 valid, 1 invalid message, 2 usage error)."""
+    """Run ``spotcheck-sdk``; return the exit status (0 valid, 1 invalid message or failed draw, 2 usage error)."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "log":
+        return run_log_command(args)
     try:
-        return _verify(args)
+        return _verify_draws(args) if args.command == "draws" else _verify(args)
     except _UsageError as exc:
         _fail(parser, str(exc))

@@ -63,7 +63,8 @@ from spotcheck.sdk._errors import (
     RateLimitError,
     ServerError,
 )
-from spotcheck.sdk._retry import RETRYABLE_STATUSES, RetryableFailure, RetryPolicy, parse_retry_after
+from spotcheck.sdk._retry import RETRYABLE_STATUSES, RetryableFailure, RetryPolicy
+from spotcheck.sdk._retry_after import parse_retry_after
 from spotcheck.sdk._signing import Webhook, new_message_id
 
 if TYPE_CHECKING:

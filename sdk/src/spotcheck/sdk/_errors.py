@@ -6,6 +6,8 @@ Everything the SDK raises on purpose derives from :class:`SpotcheckError`::
     ├── VerificationError        a message's signature, timestamp or headers are not acceptable
     ├── DecodeError              a verified body is not a valid Spotcheck message (names the field)
     ├── ChunkError               a chunked upload's pieces do not add up (index, count or digest)
+    ├── LogVerificationError     a transparency-log note, checkpoint or proof is malformed or does not verify
+    │   └── LogInconsistencyError  the log contradicts a checkpoint we kept (``kind``: fork or rollback)
     └── APIError                 the gateway answered a reply call with an error
         ├── AuthenticationError  401/403: our signature or key was refused
         ├── InvalidRequestError  400/404/409/413/422: the gateway names the field and the reason
@@ -15,6 +17,8 @@ Everything the SDK raises on purpose derives from :class:`SpotcheckError`::
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 
 class SpotcheckError(Exception):
@@ -40,6 +44,44 @@ class DecodeError(SpotcheckError):
 
 class ChunkError(SpotcheckError):
     """The pieces of a chunked record set are inconsistent (missing, duplicated or failing their digest)."""
+
+
+class LogVerificationError(SpotcheckError):
+    """A signed note, checkpoint or proof from a gateway's transparency log is malformed or does not verify.
+
+    ``reason`` says why in words safe to log; it never repeats more than a short prefix of untrusted input.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class LogInconsistencyError(LogVerificationError):
+    """The log's signed checkpoint contradicts one we verified and kept: proof the log was rewritten.
+
+    Attributes:
+        kind: ``"fork"`` (a different tree at a size we saw, or a larger tree that does not extend it) or
+            ``"rollback"`` (a smaller tree than one the log already signed).
+        kept_size: the size of the checkpoint we kept.
+        served_size: the size of the checkpoint the log now serves.
+        served_note: that checkpoint's signed note: with the one kept, the evidence of what the log signed.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        kind: Literal["fork", "rollback"],
+        kept_size: int,
+        served_size: int,
+        served_note: str = "",
+    ) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.kept_size = kept_size
+        self.served_size = served_size
+        self.served_note = served_note
 
 
 class APIError(SpotcheckError):

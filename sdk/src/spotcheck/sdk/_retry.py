@@ -9,10 +9,8 @@ honoured, capped at ``backoff_max``.
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import math
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -23,12 +21,11 @@ if TYPE_CHECKING:
 
     from spotcheck.sdk._errors import APIError
 
-__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "RetryableFailure", "parse_retry_after"]
+__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "RetryableFailure"]
 
 RETRYABLE_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 """HTTP statuses after which the same request may succeed later."""
 
-_DELAY_SECONDS: Final = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,6})?")
 _log = logging.getLogger("spotcheck.sdk.client")
 
 
@@ -39,28 +36,6 @@ class RetryableFailure(Exception):  # noqa: N818 - internal signal, never escape
         super().__init__(str(error))
         self.error = error
         self.retry_after = retry_after
-
-
-def parse_retry_after(value: str | None, *, now: float) -> float | None:
-    """Return the wait a ``Retry-After`` header asks for, in seconds, or ``None`` when absent or unreadable.
-
-    Accepts both forms of RFC 9110 §10.2.3: delay seconds (``120``) and an HTTP-date
-    (``Wed, 21 Oct 2026 07:28:00 GMT``), the latter measured from ``now`` (Unix seconds). A date in the past
-    means "now" (``0.0``).
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    if _DELAY_SECONDS.fullmatch(text):
-        return float(text)
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        # RFC 9110 HTTP-dates are always GMT; an obsolete form without a zone means the same.
-        return None
-    return max(0.0, when.timestamp() - now)
 
 
 @dataclass(frozen=True, slots=True)

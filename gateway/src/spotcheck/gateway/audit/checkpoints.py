@@ -1,6 +1,6 @@
 """Signed checkpoints of the audit chain, and how anyone can check them.
 
-The audit trail (:mod:`spotcheck.gateway.audit`) is a hash chain: editing a record breaks every link after it.
+The audit trail (:mod:`spotcheck.gateway.audit.chain`) is a hash chain: editing a record breaks every link after it.
 A chain rewritten from the edit onwards would still link up, so the gateway periodically signs its head: a
 checkpoint says *record ``seq`` has hash ``head_hash``; the chain then held ``count`` records; at ``at``*, signed
 with the gateway's Ed25519 key. Checkpoints are served at ``GET /public/audit/checkpoints`` and the key at

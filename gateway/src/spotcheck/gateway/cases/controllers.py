@@ -1,17 +1,20 @@
-"""Case endpoints: open a case and drive it through its lifecycle."""
+"""Case endpoints: open a case and drive it through its lifecycle.
+
+Each handler parses the request, calls one service method, which authorises, acts and commits, and renders.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from litestar import Controller, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway.cases.lifecycle import CaseState, allowed_actions
+from spotcheck.gateway.cases.measures import MeasuresService
+from spotcheck.gateway.cases.queries import CaseQueries
+from spotcheck.gateway.cases.results import ResultsService
+from spotcheck.gateway.cases.sampling import SamplingService
 from spotcheck.gateway.cases.schemas import (
     CaseCreate,
     CaseView,
@@ -32,55 +35,69 @@ from spotcheck.gateway.cases.schemas import (
     TakedownBody,
     TransferBody,
 )
-from spotcheck.gateway.cases.service import CaseService
-from spotcheck.gateway.deadlines.service import deadline_view
 from spotcheck.gateway.delivery.schemas import MessageView
-from spotcheck.gateway.runtime import Runtime
-from spotcheck.gateway.store.models import Case, CaseEvent, Deadline, OutboundMessage
-from spotcheck.gateway.store.types import utcnow
+from spotcheck.gateway.store.models import CaseEvent, OutboundMessage
 from spotcheck.gateway.web.deps import CurrentPrincipal, RuntimeDep, Session, provide_principal, provide_runtime
 
 __all__ = ["CaseController"]
 
-T = TypeVar("T")
+
+async def provide_queries(session: Session, principal: CurrentPrincipal, runtime: RuntimeDep) -> CaseQueries:
+    """The read side, for the request's regulator."""
+    return CaseQueries(session, principal, runtime)
 
 
-async def _view(session: AsyncSession, case: Case, runtime: Runtime) -> CaseView:
-    deadlines = (
-        await session.scalars(select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.due_at))
-    ).all()
-    now = utcnow()
-    return CaseView(
-        id=case.id,
-        state=case.state,
-        allowed_actions=allowed_actions(CaseState(case.state)),
-        authority_id=case.authority_id,
-        jurisdiction_division=case.jurisdiction_division,
-        jurisdiction_basis=case.jurisdiction_basis,
-        platform_id=case.platform_id,
-        merchant_id=case.merchant_id,
-        manufacturer_id=case.manufacturer_id,
-        plan_reference=case.plan_reference,
-        product={
-            "sample_name": case.sample_name,
-            "trademark": case.trademark,
-            "spec_model": case.spec_model,
-            "production_date": case.production_date.isoformat() if case.production_date else None,
-            "batch_no": case.batch_no,
-            "listing_id": case.listing_id,
-            "listing_url": case.listing_url,
-        },
-        purchase=case.purchase,
-        sealing=case.sealing,
-        order_confirmation=case.order_confirmation,
-        result=case.result,
-        conclusion=case.conclusion,
-        hazardous=case.hazardous,
-        reinspection_deadline=case.reinspection_deadline,
-        measures=case.measures,
-        created_at=case.created_at,
-        updated_at=case.updated_at,
-        deadlines=[deadline_view(d, now, runtime.calendar) for d in deadlines],
+async def provide_sampling(session: Session, principal: CurrentPrincipal, runtime: RuntimeDep) -> SamplingService:
+    """Opening and sampling, for the request's regulator."""
+    return SamplingService(session, principal, runtime)
+
+
+async def provide_results(session: Session, principal: CurrentPrincipal, runtime: RuntimeDep) -> ResultsService:
+    """Results to publication, for the request's regulator."""
+    return ResultsService(session, principal, runtime)
+
+
+async def provide_measures(session: Session, principal: CurrentPrincipal, runtime: RuntimeDep) -> MeasuresService:
+    """Measures and closing, for the request's regulator."""
+    return MeasuresService(session, principal, runtime)
+
+
+Queries = NamedDependency[CaseQueries]
+"""The read side of the request (provided by the controller)."""
+Sampling = NamedDependency[SamplingService]
+"""Opening and sampling (provided by the controller)."""
+Results = NamedDependency[ResultsService]
+"""Results to publication (provided by the controller)."""
+Measures = NamedDependency[MeasuresService]
+"""Measures and closing (provided by the controller)."""
+
+
+def _event_view(row: CaseEvent) -> dict[str, Any]:
+    return {
+        "action": row.action,
+        "from": row.from_state,
+        "to": row.to_state,
+        "actor": row.actor,
+        "detail": row.detail,
+        "at": row.at,
+    }
+
+
+def _message_view(row: OutboundMessage) -> MessageView:
+    return MessageView(
+        id=row.id,
+        message_type=row.message_type,
+        recipient_kind=row.recipient_kind,
+        recipient_id=row.recipient_id,
+        recipient_name=row.recipient_name,
+        adapter=row.adapter,
+        status=row.status,
+        attempt_count=row.attempt_count,
+        created_at=row.created_at,
+        delivered_at=row.delivered_at,
+        acknowledged_at=row.acknowledged_at,
+        answered_at=row.answered_at,
+        respond_by=row.respond_by,
     )
 
 
@@ -89,192 +106,109 @@ class CaseController(Controller):
 
     path = "/v1/cases"
     tags = ["cases"]  # noqa: RUF012 - Litestar reads it as a class attribute
-    dependencies = {"principal": Provide(provide_principal), "runtime": Provide(provide_runtime)}  # noqa: RUF012
+    # Litestar answers 500 for an invalid body field that shares a dependency's name (TakedownBody.measures
+    # would): the services' names end in _service, which no body field does.
+    dependencies = {  # noqa: RUF012 - Litestar reads it as a class attribute
+        "principal": Provide(provide_principal),
+        "runtime": Provide(provide_runtime),
+        "queries_service": Provide(provide_queries),
+        "sampling_service": Provide(provide_sampling),
+        "results_service": Provide(provide_results),
+        "measures_service": Provide(provide_measures),
+    }
     security = [{"regulatorToken": []}]  # noqa: RUF012
 
-    async def _act(
-        self,
-        session: Session,
-        principal: CurrentPrincipal,
-        runtime: RuntimeDep,
-        case_id: FromPath[str],
-        action: Callable[[CaseService, Case], Awaitable[Any]],
-    ) -> CaseView:
-        service = CaseService(session, principal, runtime)
-        case = await service.load(case_id)
-        await action(service, case)
-        await session.commit()
-        if service.enqueued:
-            runtime.wake_outbox()
-        return await _view(session, case, runtime)
-
     @post("/", summary="Open a case from a sampling plan")
-    async def create(
-        self, data: JSONBody[CaseCreate], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
-    ) -> CaseView:
-        """Open a case; the jurisdiction and its basis in seed 二 are decided and recorded."""
-        case = await CaseService(session, principal, runtime).create(data)
-        await session.commit()
-        return await _view(session, case, runtime)
+    async def create(self, data: JSONBody[CaseCreate], sampling_service: Sampling) -> CaseView:
+        """Open a case; the jurisdiction and its basis in the opinion's 二 are decided and recorded."""
+        detail = await sampling_service.create(
+            merchant_id=data.merchant_id,
+            manufacturer_id=data.manufacturer_id,
+            plan_reference=data.plan_reference,
+            product=data.product,
+        )
+        return CaseView.of(detail)
 
     @get("/", summary="List cases this authority may see")
     async def list_cases(
-        self,
-        session: Session,
-        principal: CurrentPrincipal,
-        runtime: RuntimeDep,
-        in_state: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 50,
+        self, queries_service: Queries, in_state: FromQuery[str | None] = None, limit: FromQuery[int] = 50
     ) -> list[CaseView]:
         """Cases in this authority's jurisdiction, newest first."""
-        query = select(Case).order_by(Case.id.desc()).limit(max(1, min(limit, 200)))
-        if in_state:
-            query = query.where(Case.state == in_state)
-        rows = (await session.scalars(query)).all()
-        return [await _view(session, c, runtime) for c in rows if principal.can_access_case(c)]
+        details = await queries_service.cases(in_state=in_state, limit=limit)
+        return [CaseView.of(d) for d in details]
 
     @get("/{case_id:str}", summary="One case with its deadlines and allowed actions")
-    async def get_case(
-        self, case_id: FromPath[str], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
-    ) -> CaseView:
+    async def get_case(self, case_id: FromPath[str], queries_service: Queries) -> CaseView:
         """A case (403 outside the jurisdiction)."""
-        case = await CaseService(session, principal, runtime).load(case_id)
-        return await _view(session, case, runtime)
+        return CaseView.of(await queries_service.detail(case_id))
 
     @get("/{case_id:str}/events", summary="The case's history")
-    async def events(
-        self, case_id: FromPath[str], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
-    ) -> list[dict[str, Any]]:
+    async def events(self, case_id: FromPath[str], queries_service: Queries) -> list[dict[str, Any]]:
         """Every step taken on the case, in order: who, what, from which state to which."""
-        await CaseService(session, principal, runtime).load(case_id)
-        rows = await session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id))
-        return [
-            {
-                "action": r.action,
-                "from": r.from_state,
-                "to": r.to_state,
-                "actor": r.actor,
-                "detail": r.detail,
-                "at": r.at,
-            }
-            for r in rows
-        ]
+        return [_event_view(r) for r in await queries_service.events(case_id)]
 
     @get("/{case_id:str}/messages", summary="Notices sent on the case and their delivery")
-    async def messages(
-        self, case_id: FromPath[str], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
-    ) -> list[MessageView]:
+    async def messages(self, case_id: FromPath[str], queries_service: Queries) -> list[MessageView]:
         """Who was told what, when, and whether it arrived."""
-        await CaseService(session, principal, runtime).load(case_id)
-        rows = await session.scalars(
-            select(OutboundMessage).where(OutboundMessage.case_id == case_id).order_by(OutboundMessage.id)
-        )
-        return [
-            MessageView(
-                id=r.id,
-                message_type=r.message_type,
-                recipient_kind=r.recipient_kind,
-                recipient_id=r.recipient_id,
-                recipient_name=r.recipient_name,
-                adapter=r.adapter,
-                status=r.status,
-                attempt_count=r.attempt_count,
-                created_at=r.created_at,
-                delivered_at=r.delivered_at,
-                acknowledged_at=r.acknowledged_at,
-                answered_at=r.answered_at,
-                respond_by=r.respond_by,
-            )
-            for r in rows
-        ]
+        return [_message_view(r) for r in await queries_service.messages(case_id)]
 
     @post("/{case_id:str}/purchase", summary="Record the purchase of sample and backup sample (三(一))")
     async def purchase(
-        self,
-        case_id: FromPath[str],
-        data: JSONBody[PurchaseRecord],
-        session: Session,
-        principal: CurrentPrincipal,
-        runtime: RuntimeDep,
+        self, case_id: FromPath[str], data: JSONBody[PurchaseRecord], sampling_service: Sampling
     ) -> CaseView:
         """Record the online purchase with its evidence."""
-        return await self._act(session, principal, runtime, case_id, lambda s, c: s.record_purchase(c, data))
+        return CaseView.of(await sampling_service.record_purchase(case_id, data))
 
     @post("/{case_id:str}/sealing", summary="Record unpacking and sealing (三(一))")
     async def sealing(
-        self,
-        case_id: FromPath[str],
-        data: JSONBody[SealingRecord],
-        session: Session,
-        principal: CurrentPrincipal,
-        runtime: RuntimeDep,
+        self, case_id: FromPath[str], data: JSONBody[SealingRecord], sampling_service: Sampling
     ) -> CaseView:
         """Record the joint unpacking and sealing."""
-        return await self._act(session, principal, runtime, case_id, lambda s, c: s.record_sealing(c, data))
+        return CaseView.of(await sampling_service.record_sealing(case_id, data))
 
     @post("/{case_id:str}/sampling-notice", summary="Notify the merchant and the platform of the sampling (三(一))")
-    async def sampling_notice(
-        self, case_id: FromPath[str], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
-    ) -> CaseView:
+    async def sampling_notice(self, case_id: FromPath[str], sampling_service: Sampling) -> CaseView:
         """Send the sampling notice with order numbers and the backup-return duty."""
-        return await self._act(session, principal, runtime, case_id, lambda s, c: s.send_sampling_notice(c))
+        return CaseView.of(await sampling_service.send_sampling_notice(case_id))
 
     @post("/{case_id:str}/records-request", summary="Ask the platform for order confirmation, records and logs")
     async def records_request(
-        self,
-        case_id: FromPath[str],
-        data: JSONBody[RecordsRequestBody],
-        session: Session,
-        principal: CurrentPrincipal,
-        runtime: RuntimeDep,
+        self, case_id: FromPath[str], data: JSONBody[RecordsRequestBody], sampling_service: Sampling
     ) -> CaseView:
         """Request transaction records and logs within the platform SLA."""
-        return await self._act(session, principal, runtime, case_id, lambda s, c: s.request_records(c, data))
+        detail = await sampling_service.request_records(
+            case_id,
+            order_nos=data.order_nos,
+            records_from=data.records_from,
+            records_until=data.records_until,
+            items=data.items,
+            working_days=data.working_days,
+        )
+        return CaseView.of(detail)
 
     @post("/{case_id:str}/identity-request", summary="Ask the platform for the merchant's identity (五(一))")
     async def identity_request(
-        self,
-        case_id: FromPath[str],
-        data: JSONBody[IdentityRequestBody],
-        session: Session,
-        principal: CurrentPrincipal,
-        runtime: RuntimeDep,
+        self, case_id: FromPath[str], data: JSONBody[IdentityRequestBody], sampling_service: Sampling
     ) -> CaseView:
         """Request the merchant's real name, address and contact."""
-        return await self._act(session, principal, runtime, case_id, lambda s, c: s.request_merchant_identity(c, data))
+        return CaseView.of(await sampling_service.request_merchant_identity(case_id, working_days=data.working_days))
 
     @post("/{case_id:str}/result", summary="Record the test result (starts the 5-working-day clock)")
-    async def result(
-        self,
-        case_id: FromPath[str],
-        data: JSONBody[ResultRecord],
-        session: Session,
-        principal: CurrentPrincipal,
-        runtime: RuntimeDep,
-    ) -> CaseView:
+    async def result(self, case_id: FromPath[str], data: JSONBody[ResultRecord], results_service: Results) -> CaseView:
         """Record the testing institution's result."""
-        return await self._act(session, principal, runtime, case_id, lambda s, c: s.record_result(c, data))
+        return CaseView.of(await results_service.record_result(case_id, data))
 
     @post("/{case_id:str}/result-notices", summary="Notify merchant, manufacturer, platform or announce (三(二))")
-    async def result_notices(
-        self, case_id: FromPath[str], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
-    ) -> CaseView:
+    async def result_notices(self, case_id: FromPath[str], results_service: Results) -> CaseView:
         """Send the result notices and open the re-inspection window when failing."""
-        return await self._act(session, principal, runtime, case_id, lambda s, c: s.send_result_notices(c))
+        return CaseView.of(await results_service.send_result_notices(case_id))
 
     @post("/{case_id:str}/reinspection-applications", summary="Record a written re-inspection application (三(三))")
     async def reinspection_application(
-        self,
-        case_id: FromPath[str],
-        data: JSONBody[ReinspectionApplicationRecord],
-        session: Session,
-        principal: CurrentPrincipal,
-        runtime: RuntimeDep,
+        self, case_id: FromPath[str], data: JSONBody[ReinspectionApplicationRecord], results_service: Results
     ) -> CaseView:
         """Record an application received directly; refused after the window."""
-        return await self._act(
-            session, principal, runtime, case_id, lambda s, c: s.apply_reinspection(c, data, via="direct")
-        )
+        return CaseView.of(await results_service.apply_reinspection(case_id, data))
 
     @post(
         "/{case_id:str}/reinspection-applications/{application_id:str}/decision",
@@ -285,121 +219,89 @@ class CaseController(Controller):
         case_id: FromPath[str],
         application_id: FromPath[str],
         data: JSONBody[ReinspectionDecisionBody],
-        session: Session,
-        principal: CurrentPrincipal,
-        runtime: RuntimeDep,
+        results_service: Results,
     ) -> CaseView:
         """Decide an application; accepted applications put the case into re-inspection."""
-        return await self._act(
-            session, principal, runtime, case_id, lambda s, c: s.decide_reinspection(c, application_id, data)
+        detail = await results_service.decide_reinspection(
+            case_id, application_id, decision=data.decision, reason=data.reason
         )
+        return CaseView.of(detail)
 
     @post("/{case_id:str}/reinspection-outcome", summary="Record the re-inspection result (final)")
     async def reinspection_outcome(
-        self,
-        case_id: FromPath[str],
-        data: JSONBody[ReinspectionOutcomeBody],
-        session: Session,
-        principal: CurrentPrincipal,
-        runtime: RuntimeDep,
+        self, case_id: FromPath[str], data: JSONBody[ReinspectionOutcomeBody], results_service: Results
     ) -> CaseView:
         """Record the re-inspection outcome; the result is then final."""
-        return await self._act(
-            session, principal, runtime, case_id, lambda s, c: s.record_reinspection_outcome(c, data)
+        detail = await results_service.record_reinspection_outcome(
+            case_id,
+            outcome=data.outcome,
+            report_no=data.report_no,
+            conclusion=data.conclusion,
+            failing_items=data.failing_items,
         )
+        return CaseView.of(detail)
 
     @post("/{case_id:str}/finalize", summary="Make the result final")
     async def finalize(
-        self,
-        case_id: FromPath[str],
-        data: JSONBody[FinalizeBody],
-        session: Session,
-        principal: CurrentPrincipal,
-        runtime: RuntimeDep,
+        self, case_id: FromPath[str], data: JSONBody[FinalizeBody], results_service: Results
     ) -> CaseView:
         """Finalize after the window, or on a written waiver."""
-        return await self._act(session, principal, runtime, case_id, lambda s, c: s.finalize(c, data))
+        return CaseView.of(await results_service.finalize(case_id, waived=data.waived))
 
     @post("/{case_id:str}/publish", summary="Publish the result (四(一))")
-    async def publish(
-        self,
-        case_id: FromPath[str],
-        data: JSONBody[PublishBody],
-        session: Session,
-        principal: CurrentPrincipal,
-        runtime: RuntimeDep,
-    ) -> CaseView:
+    async def publish(self, case_id: FromPath[str], data: JSONBody[PublishBody], results_service: Results) -> CaseView:
         """Publish the result and tell the platform."""
-        return await self._act(session, principal, runtime, case_id, lambda s, c: s.publish(c, data))
+        return CaseView.of(await results_service.publish(case_id, note=data.note))
 
     @post("/{case_id:str}/stop-sale", summary="Order the merchant to stop selling (四(二))")
     async def stop_sale(
-        self,
-        case_id: FromPath[str],
-        data: JSONBody[StopSaleBody],
-        session: Session,
-        principal: CurrentPrincipal,
-        runtime: RuntimeDep,
+        self, case_id: FromPath[str], data: JSONBody[StopSaleBody], measures_service: Measures
     ) -> CaseView:
         """Order the stop of sales; hazardous products are notified to the manufacturer's authority."""
-        return await self._act(session, principal, runtime, case_id, lambda s, c: s.order_stop_sale(c, data))
+        detail = await measures_service.order_stop_sale(
+            case_id, warning_measures=data.warning_measures, working_days=data.working_days
+        )
+        return CaseView.of(detail)
 
     @post("/{case_id:str}/delisting", summary="Order every platform to stop trading a listed product (四(二))")
     async def delisting(
-        self,
-        case_id: FromPath[str],
-        data: JSONBody[DelistingBody],
-        session: Session,
-        principal: CurrentPrincipal,
-        runtime: RuntimeDep,
+        self, case_id: FromPath[str], data: JSONBody[DelistingBody], measures_service: Measures
     ) -> CaseView:
         """Send the delisting order to every registered platform."""
-        return await self._act(session, principal, runtime, case_id, lambda s, c: s.order_delisting(c, data))
+        detail = await measures_service.order_delisting(
+            case_id, mandatory_standard=data.mandatory_standard, working_days=data.working_days
+        )
+        return CaseView.of(detail)
 
     @post("/{case_id:str}/takedown", summary="Order deletion, blocking or disconnection (四(二))")
     async def takedown(
-        self,
-        case_id: FromPath[str],
-        data: JSONBody[TakedownBody],
-        session: Session,
-        principal: CurrentPrincipal,
-        runtime: RuntimeDep,
+        self, case_id: FromPath[str], data: JSONBody[TakedownBody], measures_service: Measures
     ) -> CaseView:
         """Order the platform to take down an unreachable merchant's listings and shop."""
-        return await self._act(session, principal, runtime, case_id, lambda s, c: s.order_takedown(c, data))
+        detail = await measures_service.order_takedown(
+            case_id, measures=data.measures, include_shop=data.include_shop, working_days=data.working_days
+        )
+        return CaseView.of(detail)
 
     @post("/{case_id:str}/referral", summary="Refer a website to the telecom authority (四(二))")
     async def referral(
-        self,
-        case_id: FromPath[str],
-        data: JSONBody[ReferralBody],
-        session: Session,
-        principal: CurrentPrincipal,
-        runtime: RuntimeDep,
+        self, case_id: FromPath[str], data: JSONBody[ReferralBody], measures_service: Measures
     ) -> CaseView:
         """Ask the telecom authority to block a non-platform website."""
-        return await self._act(session, principal, runtime, case_id, lambda s, c: s.refer_to_telecom(c, data))
+        detail = await measures_service.refer_to_telecom(
+            case_id, telecom_authority=data.telecom_authority, telecom_email=data.telecom_email, measure=data.measure
+        )
+        return CaseView.of(detail)
 
     @post("/{case_id:str}/transfer", summary="Transfer a platform operator's violation (四(三))")
     async def transfer(
-        self,
-        case_id: FromPath[str],
-        data: JSONBody[TransferBody],
-        session: Session,
-        principal: CurrentPrincipal,
-        runtime: RuntimeDep,
+        self, case_id: FromPath[str], data: JSONBody[TransferBody], measures_service: Measures
     ) -> CaseView:
         """Transfer to the authority where the platform is located."""
-        return await self._act(session, principal, runtime, case_id, lambda s, c: s.transfer_violation(c, data))
+        detail = await measures_service.transfer_violation(case_id, violation=data.violation)
+        return CaseView.of(detail)
 
     @post("/{case_id:str}/close", summary="Close the case")
-    async def close(
-        self,
-        case_id: FromPath[str],
-        data: JSONBody[CloseBody],
-        session: Session,
-        principal: CurrentPrincipal,
-        runtime: RuntimeDep,
-    ) -> CaseView:
+    async def close(self, case_id: FromPath[str], data: JSONBody[CloseBody], measures_service: Measures) -> CaseView:
         """Close the case."""
-        return await self._act(session, principal, runtime, case_id, lambda s, c: s.close(c, data))
+        return CaseView.of(await measures_service.close(case_id, note=data.note))

@@ -2,31 +2,18 @@
 
 planned → purchased → sealed → sampling_notified → result_received → result_notified → [reinspection] → final
 → published → measures → closed. Actions that only record or request something (records requests, identity
-requests, transfers) keep the state but are still limited to the states where the seed makes them meaningful.
+requests, transfers) keep the state but are still limited to the states where the opinion makes them meaningful.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+
+# The states are stored on the case row, so their enum lives with the store's other statuses; it is re-exported
+# here because the lifecycle is where callers look for it.
+from spotcheck.gateway.store.statuses import CaseState
 
 __all__ = ["ACTIONS", "Action", "CaseState", "IllegalTransitionError", "allowed_actions", "next_state"]
-
-
-class CaseState(StrEnum):
-    """Where a case stands."""
-
-    PLANNED = "planned"
-    PURCHASED = "purchased"
-    SEALED = "sealed"
-    SAMPLING_NOTIFIED = "sampling_notified"
-    RESULT_RECEIVED = "result_received"
-    RESULT_NOTIFIED = "result_notified"
-    REINSPECTION = "reinspection"
-    FINAL = "final"
-    PUBLISHED = "published"
-    MEASURES = "measures"
-    CLOSED = "closed"
 
 
 S = CaseState

@@ -1,4 +1,8 @@
-"""Request and response bodies of the case API."""
+"""Request and response bodies of the case API.
+
+What the regulator records on a case (purchase, sealing, result, a written application) is defined once in
+``records.py``, where the services take it from, and is re-exported here with the other bodies.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +12,16 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from spotcheck.gateway.cases.queries import CaseDetail
+from spotcheck.gateway.cases.records import (
+    PurchaseRecord,
+    ReinspectionApplicationRecord,
+    ResultRecord,
+    SealingRecord,
+)
 from spotcheck.gateway.deadlines.schemas import DeadlineView
 from spotcheck.gateway.web.bodies import Email, RequestBody, WorkingDays
-from spotcheck.schemas import (
-    EvidenceRef,
-    FailingItem,
-    Identifier,
-    LongText,
-    OrderRef,
-    ProductRef,
-    Sha256Hex,
-    ShortText,
-    Timestamp,
-)
+from spotcheck.schemas import FailingItem, Identifier, LongText, ProductRef, ShortText, Timestamp
 
 __all__ = [
     "CaseCreate",
@@ -53,27 +54,6 @@ class CaseCreate(RequestBody, kw_only=True, frozen=True):
     product: ProductRef
 
 
-class PurchaseRecord(RequestBody, kw_only=True, frozen=True):
-    """The sample and backup sample bought online, with the evidence of the whole purchase (seed 三(一))."""
-
-    purchased_at: Timestamp
-    buyer_account: ShortText
-    buyer_name: ShortText
-    delivery_address: ShortText
-    orders: Annotated[list[OrderRef], Meta(min_length=1, max_length=20)]
-    evidence: list[EvidenceRef] = msgspec.field(default_factory=list)
-
-
-class SealingRecord(RequestBody, kw_only=True, frozen=True):
-    """Joint unpacking and sealing of sample and backup sample, video-recorded (seed 三(一))."""
-
-    sealed_at: Timestamp
-    sample_seal_no: ShortText
-    backup_seal_no: ShortText
-    witnesses: Annotated[list[ShortText], Meta(min_length=3, max_length=10)]
-    evidence: Annotated[list[EvidenceRef], Meta(min_length=1)]
-
-
 class RecordsRequestBody(RequestBody, kw_only=True, frozen=True):
     """Ask the platform to confirm orders and provide transaction records and logs."""
 
@@ -91,37 +71,9 @@ class RecordsRequestBody(RequestBody, kw_only=True, frozen=True):
 
 
 class IdentityRequestBody(RequestBody, kw_only=True, frozen=True):
-    """Ask the platform for the merchant's real name, address and effective contact (seed 五(一))."""
+    """Ask the platform for the merchant's real name, address and effective contact (the opinion 五(一))."""
 
     working_days: WorkingDays = 2
-
-
-class ResultRecord(RequestBody, kw_only=True, frozen=True):
-    """The testing institution's result."""
-
-    received_at: Timestamp
-    conclusion: Literal["pass", "fail"]
-    report_no: ShortText
-    institution: ShortText
-    failing_items: list[FailingItem] = msgspec.field(default_factory=list)
-    hazardous: bool = False
-    mandatory_standard_failed: bool = False
-
-    def __post_init__(self) -> None:
-        if self.conclusion == "fail" and not self.failing_items:
-            raise ValueError("`failing_items`: a failing result names at least one failing item")
-        if self.conclusion == "pass" and (self.failing_items or self.hazardous or self.mandatory_standard_failed):
-            raise ValueError("`conclusion`: a passing result cannot have failing items or hazards")
-
-
-class ReinspectionApplicationRecord(RequestBody, kw_only=True, frozen=True):
-    """A written re-inspection application received directly by the authority."""
-
-    applicant_role: Literal["merchant", "manufacturer"]
-    applicant_name: ShortText
-    applied_at: Timestamp
-    document_sha256: Sha256Hex
-    reason: LongText
 
 
 class ReinspectionDecisionBody(RequestBody, kw_only=True, frozen=True):
@@ -148,20 +100,20 @@ class FinalizeBody(RequestBody, kw_only=True, frozen=True):
 
 
 class PublishBody(RequestBody, kw_only=True, frozen=True):
-    """Publish the result (seed 四(一))."""
+    """Publish the result (the opinion 四(一))."""
 
     note: LongText | None = None
 
 
 class StopSaleBody(RequestBody, kw_only=True, frozen=True):
-    """Order the sampled merchant to stop selling (seed 四(二))."""
+    """Order the sampled merchant to stop selling (the opinion 四(二))."""
 
     warning_measures: list[ShortText] = msgspec.field(default_factory=list)
     working_days: WorkingDays = 2
 
 
 class DelistingBody(RequestBody, kw_only=True, frozen=True):
-    """Publish the hazardous product on the stop-sale list and tell every platform (seed 四(二))."""
+    """Publish the hazardous product on the stop-sale list and tell every platform (the opinion 四(二))."""
 
     mandatory_standard: ShortText
     working_days: WorkingDays = 2
@@ -184,7 +136,7 @@ class ReferralBody(RequestBody, kw_only=True, frozen=True):
 
 
 class TransferBody(RequestBody, kw_only=True, frozen=True):
-    """Transfer a platform operator's violation to the authority where the platform is located (seed 四(三))."""
+    """Transfer a platform operator's violation to the authority where the platform is located (the opinion 四(三))."""
 
     violation: LongText
 
@@ -220,3 +172,40 @@ class CaseView(msgspec.Struct, kw_only=True):
     created_at: datetime
     updated_at: datetime
     deadlines: list[DeadlineView] = msgspec.field(default_factory=list)
+
+    @classmethod
+    def of(cls, detail: CaseDetail) -> CaseView:
+        """The view of a case as a service answered it."""
+        case = detail.case
+        return cls(
+            id=case.id,
+            state=case.state,
+            allowed_actions=detail.allowed_actions,
+            authority_id=case.authority_id,
+            jurisdiction_division=case.jurisdiction_division,
+            jurisdiction_basis=case.jurisdiction_basis,
+            platform_id=case.platform_id,
+            merchant_id=case.merchant_id,
+            manufacturer_id=case.manufacturer_id,
+            plan_reference=case.plan_reference,
+            product={
+                "sample_name": case.sample_name,
+                "trademark": case.trademark,
+                "spec_model": case.spec_model,
+                "production_date": case.production_date.isoformat() if case.production_date else None,
+                "batch_no": case.batch_no,
+                "listing_id": case.listing_id,
+                "listing_url": case.listing_url,
+            },
+            purchase=case.purchase,
+            sealing=case.sealing,
+            order_confirmation=case.order_confirmation,
+            result=case.result,
+            conclusion=case.conclusion,
+            hazardous=case.hazardous,
+            reinspection_deadline=case.reinspection_deadline,
+            measures=case.measures,
+            created_at=case.created_at,
+            updated_at=case.updated_at,
+            deadlines=[DeadlineView.of(d) for d in detail.deadlines],
+        )

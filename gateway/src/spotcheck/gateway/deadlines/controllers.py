@@ -7,11 +7,9 @@ from typing import Any, Literal
 from litestar import Controller, get, post
 from litestar.di import Provide
 from litestar.params import FromQuery
-from sqlalchemy import select
 
 from spotcheck.gateway.deadlines.schemas import DeadlineView
-from spotcheck.gateway.deadlines.service import query_deadlines, sweep_deadlines
-from spotcheck.gateway.store.models import Case, OperationalEvent
+from spotcheck.gateway.deadlines.service import DeadlineService
 from spotcheck.gateway.web.deps import (
     CurrentPrincipal,
     RuntimeDep,
@@ -19,6 +17,8 @@ from spotcheck.gateway.web.deps import (
     provide_principal,
     provide_runtime,
 )
+
+__all__ = ["OperationsController"]
 
 
 class OperationsController(Controller):
@@ -38,42 +38,28 @@ class OperationsController(Controller):
         status: FromQuery[Literal["all", "overdue", "due-soon"]] = "all",
     ) -> list[DeadlineView]:
         """Open deadlines in this authority's jurisdiction, most urgent first."""
-        views = await query_deadlines(session, runtime.calendar, status=status)
-        visible: list[DeadlineView] = []
-        for view in views:
-            case = await session.get(Case, view.case_id)
-            if case is not None and principal.can_access_case(case):
-                visible.append(view)
-        return visible
+        readings = await DeadlineService(session, principal, runtime.calendar).open_deadlines(status=status)
+        return [DeadlineView.of(r) for r in readings]
 
     @post("/deadlines/sweep", summary="Escalate overdue answers and finalize lapsed windows now")
     async def sweep(self, session: Session, principal: CurrentPrincipal, runtime: RuntimeDep) -> dict[str, int]:
         """Run the deadline sweep (the worker also runs it periodically)."""
-        principal.require_scope("admin")
-        result = await sweep_deadlines(session, runtime.calendar)
-        await session.commit()
-        return result
+        return await DeadlineService(session, principal, runtime.calendar).sweep()
 
     @get("/events", summary="Operational events (escalations, disabled endpoints, dead letters)")
     async def events(
-        self, session: Session, principal: CurrentPrincipal, limit: FromQuery[int] = 100
+        self, session: Session, principal: CurrentPrincipal, runtime: RuntimeDep, limit: FromQuery[int] = 100
     ) -> list[dict[str, Any]]:
         """Recent events an operator should look at."""
-        rows = await session.scalars(
-            select(OperationalEvent).order_by(OperationalEvent.id.desc()).limit(max(1, min(limit, 500)))
-        )
-        out: list[dict[str, Any]] = []
-        for row in rows:
-            case = await session.get(Case, row.case_id) if row.case_id else None
-            if case is None or principal.can_access_case(case):
-                out.append(
-                    {
-                        "id": row.id,
-                        "kind": row.kind,
-                        "case_id": row.case_id,
-                        "platform_id": row.platform_id,
-                        "detail": row.detail,
-                        "at": row.at,
-                    }
-                )
-        return out
+        rows = await DeadlineService(session, principal, runtime.calendar).events(limit=limit)
+        return [
+            {
+                "id": row.id,
+                "kind": row.kind,
+                "case_id": row.case_id,
+                "platform_id": row.platform_id,
+                "detail": row.detail,
+                "at": row.at,
+            }
+            for row in rows
+        ]

@@ -7,6 +7,8 @@ from typing import Literal
 
 import msgspec
 
+from spotcheck.gateway.deadlines.service import DeadlineReading
+
 __all__ = ["DeadlineView"]
 
 
@@ -24,3 +26,21 @@ class DeadlineView(msgspec.Struct, kw_only=True):
     status: str
     urgency: Literal["ok", "due_soon", "overdue", "met"]
     message_id: str | None = None
+
+    @classmethod
+    def of(cls, reading: DeadlineReading) -> DeadlineView:
+        """The view of a deadline as it was read."""
+        row = reading.deadline
+        return cls(
+            id=row.id,
+            case_id=row.case_id,
+            kind=row.kind,
+            party=row.party,
+            due_at=row.due_at,
+            provisional=row.provisional,
+            rule=row.rule,
+            basis=row.basis,
+            status=row.status,
+            urgency=reading.urgency,
+            message_id=row.message_id,
+        )

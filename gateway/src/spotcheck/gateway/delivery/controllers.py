@@ -9,16 +9,14 @@ from litestar import Controller, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from spotcheck.gateway.access import Principal
 from spotcheck.gateway.delivery.schemas import MessageView, ReplayBody
 from spotcheck.gateway.delivery.service import (
-    dead_letters,
     delivery_detail,
     list_deliveries,
     redeliver,
     replay_dead_letters,
 )
-from spotcheck.gateway.store.models import Case, OutboundMessage
+from spotcheck.gateway.store.models import OutboundMessage
 from spotcheck.gateway.web.deps import (
     CurrentPrincipal,
     RuntimeDep,
@@ -27,15 +25,6 @@ from spotcheck.gateway.web.deps import (
     provide_runtime,
 )
 from spotcheck.gateway.web.problems import ProblemError, field_error
-
-
-async def _require_case_access(session: Session, principal: Principal, case_id: str | None) -> None:
-    """A message about a case is the business of that case's authorities only (403 otherwise)."""
-    if case_id is None:
-        return
-    case = await session.get(Case, case_id)
-    if case is not None and not principal.can_access_case(case):
-        raise ProblemError(403, "outside-jurisdiction", f"case {case_id} is outside this authority's jurisdiction")
 
 
 def _message_view(row: OutboundMessage) -> MessageView:
@@ -89,11 +78,10 @@ class DeliveryController(Controller):
     async def detail(self, message_id: FromPath[str], session: Session, principal: CurrentPrincipal) -> dict[str, Any]:
         """A message's delivery state and its attempts (time, latency, status, answer excerpt)."""
         principal.require_scope("admin")
-        found = await delivery_detail(session, message_id)
+        found = await delivery_detail(session, message_id, principal=principal)
         if found is None:
             raise ProblemError(404, "not-found", f"no such message: {message_id}")
         row, attempts = found
-        await _require_case_access(session, principal, row.case_id)
         return {
             "message": _message_view(row),
             "last_error": row.last_error,
@@ -118,15 +106,11 @@ class DeliveryController(Controller):
     ) -> MessageView:
         """Queue one message again; receivers deduplicate by its unchanged webhook-id."""
         principal.require_scope("admin")
-        existing = await session.get(OutboundMessage, message_id)
-        if existing is None:
-            raise ProblemError(404, "not-found", f"no such message: {message_id}")
-        await _require_case_access(session, principal, existing.case_id)
-        row = await redeliver(session, message_id, actor=principal.actor)
+        row = await redeliver(
+            session, message_id, actor=principal.actor, principal=principal, wake_outbox=runtime.wake_outbox
+        )
         if row is None:
             raise ProblemError(404, "not-found", f"no such message: {message_id}")
-        await session.commit()
-        runtime.wake_outbox()
         return _message_view(row)
 
     @post("/replay", summary="Replay the dead letters of a platform or a time range", status_code=202)
@@ -135,8 +119,12 @@ class DeliveryController(Controller):
     ) -> dict[str, int]:
         """Put matching dead letters back in the queue; a platform disabled by a 410 is re-enabled."""
         principal.require_scope("admin")
-        ids = await dead_letters(session, platform_id=data.platform_id, since=data.since, until=data.until)
-        count = await replay_dead_letters(session, ids, actor=principal.actor)
-        await session.commit()
-        runtime.wake_outbox()
+        count = await replay_dead_letters(
+            session,
+            platform_id=data.platform_id,
+            since=data.since,
+            until=data.until,
+            actor=principal.actor,
+            wake_outbox=runtime.wake_outbox,
+        )
         return {"replayed": count}

@@ -1,25 +1,23 @@
-"""Writing notices into the transactional outbox, in the caller's transaction."""
+"""Writing notices into the transactional outbox, in the caller's transaction.
+
+The caller audits: the action that causes notices lists them, with their body digests, in its one audit record.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway.audit.chain import append_audit
+from spotcheck.gateway.delivery.queue import NOTIFY_CHANNEL, notify_committed
 from spotcheck.gateway.store.models import OutboundMessage
 from spotcheck.schemas import Message, encode_message, message_type_of
 from spotcheck.sdk import new_message_id
 
 __all__ = ["NOTIFY_CHANNEL", "Recipient", "enqueue"]
-
-NOTIFY_CHANNEL = "spotcheck_outbox"
-"""PostgreSQL channel notified, transactionally, when outbound messages are committed."""
 
 
 @dataclass(frozen=True)
@@ -36,13 +34,15 @@ class Recipient:
 async def enqueue(
     session: AsyncSession,
     *,
-    actor: str,
     case_id: str | None,
     message: Message,
     recipient: Recipient,
     respond_by: datetime | None = None,
 ) -> OutboundMessage:
-    """Add one outbound message; it commits with the state change that caused it or not at all."""
+    """Add one outbound message; it commits with the state change that caused it or not at all.
+
+    Nothing is audited here: the caller's audit record names the message and its body's SHA-256.
+    """
     body = encode_message(message)
     row = OutboundMessage(
         id=new_message_id(),
@@ -59,20 +59,6 @@ async def enqueue(
         respond_by=respond_by,
     )
     session.add(row)
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        # Delivered by PostgreSQL at commit (and only if it commits): wakes every LISTENing worker at once.
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
-    await append_audit(
-        session,
-        actor=actor,
-        action="message.enqueued",
-        subject=row.id,
-        detail={
-            "case_id": case_id,
-            "type": row.message_type,
-            "recipient": f"{recipient.kind}:{recipient.id}",
-            "adapter": recipient.adapter,
-            "body_sha256": hashlib.sha256(body).hexdigest(),
-        },
-    )
+    # Sent at commit (and only if it commits): wakes every worker at once.
+    await notify_committed(session)
     return row

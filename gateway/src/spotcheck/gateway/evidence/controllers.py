@@ -1,64 +1,34 @@
-"""Evidence endpoints: streamed upload, list per case, verified download."""
+"""Evidence endpoints: streamed upload, list per case, verified download.
+
+* ``POST /v1/cases/{case_id}/evidence?step=…&description=…`` with the raw file as ``application/octet-stream``;
+* ``GET /v1/cases/{case_id}/evidence``: the case's evidence, each entry usable as an ``EvidenceRef``;
+* ``GET /v1/evidence/{sha256}``: the file, after its digest was checked.
+"""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterable
-from datetime import datetime
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, Final
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import InternalServerException
 from litestar.params import FromPath, FromQuery
 from litestar.response import File
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway.access import Principal
-from spotcheck.gateway.audit.chain import append_audit
-from spotcheck.gateway.cases.service import CaseService
-from spotcheck.gateway.evidence.store import (
-    _CONTROL,
-    _EXTENSIONS,
-    _MAX_DESCRIPTION,
-    _UPLOAD_TYPES,
-    EvidenceError,
-    EvidenceIntegrityError,
-    EvidenceStep,
-    StoredFile,
-    _log,
-    evidence_store,
-    is_sha256,
-)
-from spotcheck.gateway.runtime import Runtime
-from spotcheck.gateway.store.models import Case, OperationalEvent
+from spotcheck.gateway.evidence.schemas import EvidenceView
+from spotcheck.gateway.evidence.service import EvidenceService
+from spotcheck.gateway.evidence.store import ACCEPTED_MEDIA_TYPES, EvidenceError, EvidenceStep
 from spotcheck.gateway.store.models_public import EvidenceFile
-from spotcheck.gateway.store.types import new_id
 from spotcheck.gateway.web.deps import CurrentPrincipal, RuntimeDep, Session, provide_principal, provide_runtime
-from spotcheck.gateway.web.problems import ProblemError, field_error
+from spotcheck.gateway.web.problems import ProblemError
 
+__all__ = ["EvidenceController"]
 
-async def _load_case(session: AsyncSession, principal: Principal, runtime: Runtime, case_id: str) -> Case:
-    return await CaseService(session, principal, runtime).load(case_id)
-
-
-class EvidenceView(msgspec.Struct, kw_only=True):
-    """One evidence file linked to a case; the first five fields form the wire contract's ``EvidenceRef``."""
-
-    sha256: str
-    media_type: str
-    size_bytes: int
-    step: str
-    description: str
-    id: str
-    case_id: str
-    uploaded_by: str
-    created_at: datetime
-    download_url: str
+_DECLARED_TYPES: Final = ACCEPTED_MEDIA_TYPES | {"application/octet-stream"}
+"""Content types an upload may declare; what counts is the type detected from the bytes."""
 
 
 def _view(row: EvidenceFile) -> EvidenceView:
@@ -76,66 +46,7 @@ def _view(row: EvidenceFile) -> EvidenceView:
     )
 
 
-def _clean_description(description: str) -> str:
-    text = description.strip()
-    if len(text) > _MAX_DESCRIPTION:
-        raise field_error(400, "description", f"at most {_MAX_DESCRIPTION} characters")
-    if _CONTROL.search(text):
-        raise field_error(400, "description", "must not contain control characters")
-    return text
-
-
-async def _existing_link(session: AsyncSession, case_id: str, step: str, sha256: str) -> EvidenceFile | None:
-    found: EvidenceFile | None = await session.scalar(
-        select(EvidenceFile).where(
-            EvidenceFile.case_id == case_id, EvidenceFile.step == step, EvidenceFile.sha256 == sha256
-        )
-    )
-    return found
-
-
-async def _link(
-    session: AsyncSession, principal: Principal, case: Case, stored: StoredFile, step: str, description: str
-) -> tuple[EvidenceFile, bool]:
-    existing = await _existing_link(session, case.id, step, stored.sha256)
-    if existing is not None:
-        return existing, False
-    row = EvidenceFile(
-        id=new_id("evd"),
-        case_id=case.id,
-        sha256=stored.sha256,
-        media_type=stored.media_type,
-        size_bytes=stored.size_bytes,
-        step=step,
-        description=description,
-        uploaded_by=principal.actor,
-    )
-    session.add(row)
-    await session.flush()
-    await append_audit(
-        session,
-        actor=principal.actor,
-        action="evidence.recorded",
-        subject=case.id,
-        detail={
-            "evidence": row.id,
-            "sha256": stored.sha256,
-            "media_type": stored.media_type,
-            "size_bytes": stored.size_bytes,
-            "step": step,
-        },
-    )
-    return row, True
-
-
-async def _report(session: AsyncSession, *, kind: str, case_id: str | None, detail: dict[str, Any]) -> None:
-    """Raise an operational event and audit it, in a transaction of its own."""
-    session.add(OperationalEvent(id=new_id("evt"), kind=kind, case_id=case_id, detail=detail))
-    await append_audit(session, actor="gateway", action=kind, subject=case_id or "evidence-store", detail=detail)
-    await session.commit()
-
-
-async def _chunks(request: Request[Any, Any, State]) -> AsyncIterable[bytes]:
+async def _body(request: Request[Any, Any, State]) -> AsyncIterator[bytes]:
     try:
         async for chunk in request.stream():
             yield chunk
@@ -174,47 +85,26 @@ class EvidenceController(Controller):
         description: FromQuery[str] = "",
     ) -> Response[EvidenceView]:
         """Store the file and link it to the case and step; audited."""
-        principal.require_scope("write")
-        text = _clean_description(description)
         declared = request.headers.get("content-type", "application/octet-stream").split(";", 1)[0].strip().lower()
-        if declared not in _UPLOAD_TYPES:
+        if declared not in _DECLARED_TYPES:
             raise ProblemError(
                 415, "unsupported-media-type", "send the file's bytes as the body, as application/octet-stream"
             )
-        await _load_case(session, principal, runtime, case_id)
-        store = evidence_store(runtime.settings)
-        if request.content_length is not None and request.content_length > store.max_bytes:
-            raise ProblemError(413, "too-large", f"an evidence file may carry at most {store.max_bytes} bytes")
-        # End the read transaction before a long upload: on SQLite it would hold the database's write lock.
-        await session.rollback()
-        try:
-            stored = await store.save(_chunks(request))
-        except EvidenceError as exc:
-            if exc.status in {503, 507}:
-                await _report(session, kind="evidence.storage_failed", case_id=case_id, detail={"problem": exc.code})
-            raise exc.problem() from exc
-        for attempt in range(2):
-            case = await _load_case(session, principal, runtime, case_id)
-            try:
-                row, created = await _link(session, principal, case, stored, step, text)
-                await session.commit()
-                break
-            except IntegrityError:
-                # The same file reached the same case and step twice at once: the other upload's link stands.
-                await session.rollback()
-                if attempt:
-                    raise
-        return Response(_view(row), status_code=201 if created else 200)
+        recorded = await EvidenceService(session, principal, runtime).record_upload(
+            case_id,
+            step=step,
+            description=description,
+            content=_body(request),
+            declared_size=request.content_length,
+        )
+        return Response(_view(recorded.evidence), status_code=201 if recorded.created else 200)
 
     @get("/cases/{case_id:str}/evidence", summary="The case's evidence files")
     async def list_evidence(
         self, case_id: FromPath[str], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
     ) -> list[EvidenceView]:
         """Every evidence file linked to the case, oldest first."""
-        await _load_case(session, principal, runtime, case_id)
-        rows = await session.scalars(
-            select(EvidenceFile).where(EvidenceFile.case_id == case_id).order_by(EvidenceFile.created_at)
-        )
+        rows = await EvidenceService(session, principal, runtime).list_for_case(case_id)
         return [_view(row) for row in rows]
 
     @get(
@@ -226,35 +116,12 @@ class EvidenceController(Controller):
         self, sha256: FromPath[str], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
     ) -> File:
         """Stream the file back; 404 unknown, 403 outside the jurisdiction, 409 altered or missing on disk."""
-        if not is_sha256(sha256):
-            raise field_error(400, "sha256", "expected 64 lowercase hex digits")
-        rows = (await session.scalars(select(EvidenceFile).where(EvidenceFile.sha256 == sha256))).all()
-        if not rows:
-            raise ProblemError(404, "not-found", f"no evidence file {sha256}")
-        visible: list[EvidenceFile] = []
-        for row in rows:
-            case = await session.get(Case, row.case_id)
-            if case is not None and principal.can_access_case(case):
-                visible.append(row)
-        if not visible:
-            raise ProblemError(403, "outside-jurisdiction", "this evidence belongs to cases outside your jurisdiction")
-        # Read before the rollback below expires the loaded rows.
-        evidence_id, case_id, media_type = visible[0].id, visible[0].case_id, visible[0].media_type
-        await session.rollback()  # hashing a large video must not hold a database transaction open
-        try:
-            path = await evidence_store(runtime.settings).verify(sha256)
-        except EvidenceIntegrityError as exc:
-            _log.error("evidence integrity failure", sha256=sha256, reason=exc.reason)
-            detail = {"sha256": sha256, "reason": exc.reason, "actual_sha256": exc.actual, "evidence": evidence_id}
-            await _report(session, kind="evidence.integrity_failed", case_id=case_id, detail=detail)
-            raise exc.problem() from exc
-        except EvidenceError as exc:
-            raise exc.problem() from exc
-        digest = base64.b64encode(bytes.fromhex(sha256)).decode()
+        verified = await EvidenceService(session, principal, runtime).read_verified(sha256)
+        digest = base64.b64encode(bytes.fromhex(verified.sha256)).decode()
         return File(
-            path,
-            filename=f"{sha256}.{_EXTENSIONS.get(media_type, 'bin')}",
-            media_type=media_type,
+            verified.path,
+            filename=verified.file_name,
+            media_type=verified.media_type,
             headers={
                 "repr-digest": f"sha-256=:{digest}:",
                 "x-content-type-options": "nosniff",

@@ -1,18 +1,14 @@
-"""Evidence of the sampling (seed 三(一)): streamed uploads stored by SHA-256, listed per case, read back verified.
+"""The evidence store: files of the sampling kept by SHA-256, streamed in, read back verified (the opinion's 三(一)).
 
-The seed asks for the merchant, the listing and the purchase to be recorded by screenshots and video, and for the
-unpacking and sealing to be filmed and kept. Files live at ``<evidence_dir>/sha256/ab/cd/<hex>``: an upload is
+The opinion asks for the merchant, the listing and the purchase to be recorded by screenshots and video, and for
+the unpacking and sealing to be filmed and kept. Files live at ``<evidence_dir>/sha256/ab/cd/<hex>``: an upload is
 written to ``<evidence_dir>/tmp`` while it is hashed, its media type is read from its first bytes, and only then
 is it renamed into place (same filesystem, so atomically): a file never carries a digest name it does not have.
-The same bytes uploaded again are stored once; each upload links the file to a case and a step, and that link
-is audited. Reading a file back re-hashes it first; a file altered on disk is refused with 409, recorded in the
-audit trail and raised as an operational event.
+The same bytes uploaded again are stored once. Reading a file back re-hashes it first, so a file altered on disk
+is never served.
 
-Endpoints (regulator tokens, the case's jurisdiction as for every case endpoint):
-
-* ``POST /v1/cases/{case_id}/evidence?step=…&description=…`` with the raw file as ``application/octet-stream``;
-* ``GET /v1/cases/{case_id}/evidence``: the case's evidence, each entry usable as an ``EvidenceRef``;
-* ``GET /v1/evidence/{sha256}``: the file, after its digest was checked.
+Linking a file to a case and a step, auditing it and reporting a file altered on disk belong to the evidence
+service (:mod:`spotcheck.gateway.evidence.service`); this module knows files, not cases.
 """
 
 from __future__ import annotations
@@ -44,6 +40,7 @@ __all__ = [
     "detect_media_type",
     "evidence_root",
     "evidence_store",
+    "file_name",
     "is_sha256",
 ]
 
@@ -66,11 +63,9 @@ EvidenceStep = Literal["purchase", "listing", "unpacking", "sealing", "other"]
 """The step of the case an evidence file records (the ``step`` of an ``EvidenceRef``)."""
 
 _SHA256 = re.compile(r"\A[0-9a-f]{64}\Z")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HEAD_BYTES = 64 * 1024  # enough for every signature puremagic checks in the accepted formats
 _WRITE_BUFFER = 1024 * 1024  # bytes gathered before one write in a worker thread
 _READ_CHUNK = 1024 * 1024
-_MAX_DESCRIPTION = 500
 _FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 _EXTENSIONS = {
     "image/png": "png",
@@ -81,7 +76,6 @@ _EXTENSIONS = {
     "video/quicktime": "mov",
     "application/pdf": "pdf",
 }
-_UPLOAD_TYPES = ACCEPTED_MEDIA_TYPES | {"application/octet-stream"}
 
 
 class EvidenceError(Exception):
@@ -117,6 +111,11 @@ class EvidenceIntegrityError(EvidenceError):
 def evidence_root(settings: Settings) -> Path:
     """The evidence folder: ``settings.evidence_dir`` or ``<data_dir>/evidence``."""
     return settings.evidence_dir or settings.data_dir / "evidence"
+
+
+def file_name(sha256: str, media_type: str) -> str:
+    """The name an evidence file is offered under for download: its digest and its media type's extension."""
+    return f"{sha256}.{_EXTENSIONS.get(media_type, 'bin')}"
 
 
 def is_sha256(value: str) -> bool:

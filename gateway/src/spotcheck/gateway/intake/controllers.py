@@ -8,12 +8,12 @@ from litestar import Request, post
 from litestar.datastructures import State
 from litestar.params import FromPath
 
-from spotcheck.gateway.intake.service import receive_reply
+from spotcheck.gateway.intake.service import IntakeService
 from spotcheck.gateway.runtime import Runtime
-from spotcheck.gateway.web.deps import (
-    Session,
-)
+from spotcheck.gateway.web.deps import Session
 from spotcheck.gateway.web.problems import ProblemError
+
+__all__ = ["intake"]
 
 
 @post(
@@ -34,5 +34,5 @@ async def intake(platform_id: FromPath[str], request: Request[Any, Any, State], 
         raise ProblemError(415, "unsupported-media-type", "send the reply as application/json")
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
-    result = await receive_reply(session, runtime, platform_id, body, headers)
+    result = await IntakeService(session, runtime).receive_reply(platform_id, body, headers)
     return {"status": result.status, "id": result.message_id, "type": result.type, "detail": result.detail}

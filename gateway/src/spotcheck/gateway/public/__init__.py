@@ -1,7 +1,7 @@
 """The regulator's public site: published results, announcements, and signed audit checkpoints.
 
-Published results (抽检结果公布, seed 四(一)), announcements to parties who could not be reached (公告送达, seed
-三(二)), and the signed checkpoints of the audit chain:
+Published results (抽检结果公布, the opinion's 四(一)), announcements to parties who could not be reached (公告送达,
+the opinion's 三(二)), and the signed checkpoints of the audit chain:
 
 * ``/public/results`` (HTML), ``/public/results.json``, ``/public/results.atom``, ``/public/results.csv``;
 * ``/public/results/{case_id}``: one result;
@@ -19,7 +19,6 @@ from spotcheck.gateway.public.announcements import (
     list_announcements,
     public_notice,
 )
-from spotcheck.gateway.public.controllers import PublicController
 from spotcheck.gateway.public.results import (
     CONCLUSION_LABELS,
     PublicResult,
@@ -35,7 +34,6 @@ __all__ = [
     "CONCLUSION_LABELS",
     "DatabaseAnnouncementSink",
     "PublicAnnouncement",
-    "PublicController",
     "PublicResult",
     "ResultFilters",
     "announcement_sink",

@@ -1,4 +1,4 @@
-"""Announcements to unreachable parties (公告送达, seed 三(二)): the database-backed sink and the public reads.
+"""Announcements to unreachable parties (公告送达, the opinion's 三(二)): the database-backed sink and the public reads.
 
 The delivery worker builds the ``announcement`` adapter with :func:`announcement_sink`; each publication is one
 ``announcements`` row (idempotent on the notice's message id) and one audit record, committed together, so the
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spotcheck.adapters import Announcement as AnnouncementMessage
 from spotcheck.adapters import AnnouncementSink
-from spotcheck.gateway.audit.chain import append_audit
+from spotcheck.gateway.audit.service import append_audit
 from spotcheck.gateway.public.results import mask_personal_name
 from spotcheck.gateway.store.models_public import Announcement
 from spotcheck.gateway.store.types import new_id

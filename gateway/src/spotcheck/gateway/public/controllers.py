@@ -15,14 +15,12 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
+from litestar.di import Provide
 from litestar.enums import MediaType
 from litestar.params import FromPath
 from litestar.response import Redirect, Stream
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway.audit.checkpoints import CHECKPOINT_TYPE, checkpoint_document, signing_key_for
+from spotcheck.gateway.audit.service import CHECKPOINT_TYPE, AuditService, checkpoint_document, signing_key_for
 from spotcheck.gateway.public.announcements import get_announcement, list_announcements
 from spotcheck.gateway.public.render import (
     BadQueryError,
@@ -43,15 +41,11 @@ from spotcheck.gateway.public.results import (
     search_results,
 )
 from spotcheck.gateway.runtime import Runtime
-from spotcheck.gateway.store.models_public import Checkpoint
 from spotcheck.gateway.store.types import utcnow
-from spotcheck.gateway.web.deps import provide_runtime
+from spotcheck.gateway.web.deps import RuntimeDep, Session, provide_runtime
 from spotcheck.gateway.web.problems import ProblemError, field_error
 
 __all__ = ["PublicController"]
-
-Session = NamedDependency[AsyncSession]
-RuntimeDep = NamedDependency[Runtime]
 
 ATOM_MEDIA_TYPE: Final = "application/atom+xml; charset=utf-8"
 _FEED_SIZE: Final = 50
@@ -260,13 +254,15 @@ class PublicController(Controller):
     # ---- audit ---------------------------------------------------------------------------------------------
 
     @get("/audit/checkpoints", summary="Signed checkpoints of the audit chain, newest first")
-    async def checkpoints(self, request: Request[Any, Any, State], session: Session) -> Response[list[dict[str, Any]]]:
+    async def checkpoints(
+        self, request: Request[Any, Any, State], session: Session, runtime: RuntimeDep
+    ) -> Response[list[dict[str, Any]]]:
         """Each checkpoint with its Ed25519 signature; check them with the key at ``/public/audit/key``."""
         try:
             limit = _limit(_params(request))
         except BadQueryError as exc:
             raise _problem(exc) from exc
-        rows = await session.scalars(select(Checkpoint).order_by(Checkpoint.id.desc()).limit(limit))
+        rows = await AuditService(session, runtime.settings).recent_checkpoints(limit)
         return Response([checkpoint_document(row) for row in rows], headers={"cache-control": "no-cache"})
 
     @get("/audit/key", summary="The gateway's public key for audit checkpoints")

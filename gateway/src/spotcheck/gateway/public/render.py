@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from litestar.plugins.jinja import JinjaTemplateEngine
 
+from spotcheck.gateway.legal import OPINION, basis
 from spotcheck.gateway.public.results import NONE_SHOWN, PublicResult, ResultFilters
 
 __all__ = [
@@ -63,7 +64,7 @@ CSV_COLUMNS: Final = (
     "公布日期",
     "详情",
 )
-"""Header row of ``/public/results.csv``: the fields of seed 四(一), then provenance."""
+"""Header row of ``/public/results.csv``: the fields of the opinion's 四(一), then provenance."""
 
 
 class BadQueryError(ValueError):
@@ -220,6 +221,8 @@ def _environment() -> Environment:
     env.filters["china_date"] = _china_date
     env.filters["atom_time"] = _atom_time
     env.globals["none_shown"] = NONE_SHOWN
+    env.globals["opinion"] = OPINION
+    env.globals["basis"] = basis
     return env
 
 

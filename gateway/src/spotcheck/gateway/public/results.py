@@ -1,6 +1,6 @@
-"""Published sampling results (抽检结果公布, seed 四(一)), read from the case tables for the public pages.
+"""Published sampling results (抽检结果公布, the opinion's 四(一)), read from the case tables for the public pages.
 
-Only cases with ``published_at`` set are shown, with the fields the seed lists. A natural-person merchant is shown by
+Only cases with ``published_at`` set are shown, with the fields the opinion lists. A natural-person merchant is shown by
 shop name and a masked legal name; no identity number, address or contact of any merchant is ever read here.
 """
 
@@ -46,7 +46,7 @@ def mask_personal_name(name: str) -> str:
 
 
 class PublicResult(msgspec.Struct, kw_only=True, frozen=True):
-    """One published result with the fields of seed 四(一), in the form the public pages show it.
+    """One published result with the fields of the opinion's 四(一), in the form the public pages show it.
 
     Attributes:
         case_id: the case, also the result's address (``/public/results/{case_id}``).

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from spotcheck.gateway.legal import basis
 from spotcheck.gateway.web.bodies import Email, RequestBody, Url, check_uscc_field
 from spotcheck.schemas import (
     USCC,
@@ -50,7 +51,7 @@ class AuthorityView(msgspec.Struct, kw_only=True):
 
 
 class EntrustmentCreate(RequestBody, kw_only=True, frozen=True):
-    """A higher authority entrusts a lower one with sampling in a division (seed 二)."""
+    """A higher authority entrusts a lower one with sampling in a division (the opinion's 二)."""
 
     agent_authority_id: Identifier
     division_code: DivisionCode
@@ -127,7 +128,7 @@ class MerchantCreate(RequestBody, kw_only=True, frozen=True):
     def __post_init__(self) -> None:
         check_uscc_field("uscc", self.uscc)
         if self.kind == "registered_entity" and self.registration_division is None:
-            raise ValueError("`registration_division`: required for a registered entity (seed 二 jurisdiction)")
+            raise ValueError(f"`registration_division`: required for a registered entity (jurisdiction, {basis('二')})")
         if self.platform_id is None and self.website is None:
             raise ValueError("`website`: required when the merchant is not on a registered platform")
 

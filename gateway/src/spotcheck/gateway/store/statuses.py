@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["DeadlineStatus", "MessageStatus", "RecipientKind"]
+__all__ = ["CaseState", "DeadlineKind", "DeadlineStatus", "MessageStatus", "RecipientKind"]
 
 
 class MessageStatus(StrEnum):
@@ -38,6 +38,33 @@ class DeadlineStatus(StrEnum):
     def is_settled(self) -> bool:
         """Whether nothing more is awaited on this clock."""
         return self in {DeadlineStatus.MET, DeadlineStatus.MET_LATE, DeadlineStatus.LAPSED}
+
+
+class DeadlineKind(StrEnum):
+    """Which legal clock a deadline is."""
+
+    RESULT_NOTICE = "result_notice"
+    """The regulator notifies the result within five working days of receiving it (三(二))."""
+    REINSPECTION_APPLICATION = "reinspection_application"
+    """A party may apply for re-inspection within fifteen days of receiving the result notice (三(三))."""
+    PLATFORM_ANSWER = "platform_answer"
+    """A platform answers a request or carries out an order within its working-day SLA."""
+
+
+class CaseState(StrEnum):
+    """Where a case stands in its lifecycle (which action leads where: ``spotcheck.gateway.cases.lifecycle``)."""
+
+    PLANNED = "planned"
+    PURCHASED = "purchased"
+    SEALED = "sealed"
+    SAMPLING_NOTIFIED = "sampling_notified"
+    RESULT_RECEIVED = "result_received"
+    RESULT_NOTIFIED = "result_notified"
+    REINSPECTION = "reinspection"
+    FINAL = "final"
+    PUBLISHED = "published"
+    MEASURES = "measures"
+    CLOSED = "closed"
 
 
 class RecipientKind(StrEnum):
