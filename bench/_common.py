@@ -366,19 +366,21 @@ def serve_bare(port: int) -> None:
 # ---- the gateway: settings, a regulator token, a platform, a case ------------------------------------------------
 
 
-def bench_settings(data_dir: Path, database_url: str = "", **changes: Any) -> Any:
+def bench_settings(data_dir: Path, database_url: str = "", changes: dict[str, Any] | None = None) -> Any:
     """Gateway settings for a benchmark: quiet logs, loopback endpoints allowed, no in-process worker."""
     from spotcheck.gateway.settings import Settings
 
-    base = Settings(
-        data_dir=data_dir,
-        database_url=database_url,
-        allow_private_endpoints=True,
-        run_worker=False,
-        log_level="WARNING",
-        checkpoint_interval_s=0,
+    base = Settings().with_changes(
+        {
+            "store.data_dir": data_dir,
+            "store.database_url": database_url,
+            "delivery.allow_private_endpoints": True,
+            "worker.run": False,
+            "log.level": "WARNING",
+            "audit.checkpoint_interval_s": 0,
+        }
     )
-    return base.with_changes(**changes) if changes else base
+    return base.with_changes(changes) if changes else base
 
 
 @contextlib.asynccontextmanager
@@ -401,7 +403,7 @@ async def admin_token(settings: Any) -> str:
     from spotcheck.gateway.store.models import Authority
     from spotcheck.gateway.store.types import new_id
 
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.store.url)
     try:
         async with session_factory(engine)() as session, session.begin():
             authority = await session.scalar(select(Authority).where(Authority.division_code == AUTHORITY_CODE))

@@ -112,7 +112,7 @@ async def ours(settings: Settings, platform_id: str, count: int) -> tuple[float,
     """Deliveries per second of a DeliveryWorker draining ``count`` committed messages; and how many it did."""
     runtime = Runtime(settings)
     await runtime.start()
-    worker = delivery_worker(runtime, worker_id=f"bench-{settings.http_transport}")
+    worker = delivery_worker(runtime, worker_id=f"bench-{settings.delivery.http_transport}")
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
     try:
@@ -148,10 +148,12 @@ async def measure(sink: Sink, count: int, concurrency: int, batch: int, workdir:
     """Register a platform at the sink, then per transport: a baseline run and our run right after it."""
     settings = bench_settings(
         workdir,
-        worker_concurrency=concurrency,
-        worker_batch=batch,
-        endpoint_rate_per_s=1e9,
-        retry_jitter=0.0,
+        changes={
+            "worker.concurrency": concurrency,
+            "worker.batch": batch,
+            "delivery.endpoint_rate_per_s": 1e9,
+            "delivery.retry_jitter": 0.0,
+        },
     )
     async with api_client(settings) as client:
         token = await admin_token(settings)
@@ -161,7 +163,7 @@ async def measure(sink: Sink, count: int, concurrency: int, batch: int, workdir:
         # Each transport's figures against a baseline measured right before them: drift hits both alike.
         base = await baseline(sink.url, presign(platform.notice_secret, count + WARM_UP), concurrency)
         alone = await client_alone(sink.url, presign(platform.notice_secret, count + WARM_UP), concurrency, transport)
-        rate, delivered = await ours(settings.with_changes(http_transport=transport), platform.id, count)
+        rate, delivered = await ours(settings.with_changes({"delivery.http_transport": transport}), platform.id, count)
         if delivered != count:
             raise RuntimeError(f"{transport}: delivered {delivered} of {count}")
         results["transports"][transport] = {"baseline": base, "client": alone, "ours": rate}

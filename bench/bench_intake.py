@@ -354,7 +354,7 @@ async def prepare(settings: Any) -> Target:
         token = await admin_token(settings)
         platform = await register_platform(client, token, "intake-mall", "http://127.0.0.1:9/unused")
         case_id = await open_case(client, token, platform.id, shop="shop-intake", until="notified")
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.store.url)
     try:
         async with session_factory(engine)() as session:
             notice_id = await session.scalar(

@@ -136,10 +136,10 @@ async def measure(count: int, workdir: Path) -> dict[str, Any]:
             case_id = await open_case(client, token, registered.id, shop="shop-latency", until="published")
         platform.use_key(registered.notice_secret)
         port = free_port()
-        env = gateway_env(workdir, settings.database_url, SPOTCHECK_RUN_WORKER="true", SPOTCHECK_PORT=str(port))
+        env = gateway_env(workdir, settings.store.url, SPOTCHECK_RUN_WORKER="true", SPOTCHECK_PORT=str(port))
         command = [SPOTCHECK_CLI, "serve"]
         with server_process(command, port=port, env=env, log=workdir / "gateway.log") as base:
-            await wait_delivered(settings.database_url)
+            await wait_delivered(settings.store.url)
             return await rounds(platform, base, token, case_id, registered.notice_secret, count)
     finally:
         await platform.stop()

@@ -182,14 +182,16 @@ async def database_url(
 @pytest.fixture
 async def gateway(database_url: str, tmp_path: Path) -> AsyncIterator[Gateway]:
     """A gateway app (no in-process worker) on the store under test."""
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url=database_url,
-        allow_private_endpoints=True,
-        run_worker=False,
-        log_json=True,
-        log_level="WARNING",
-        public_base_url="https://spotcheck.example.gov.cn",
+    settings = Settings().with_changes(
+        {
+            "store.data_dir": tmp_path,
+            "store.database_url": database_url,
+            "delivery.allow_private_endpoints": True,
+            "worker.run": False,
+            "log.json": True,
+            "log.level": "WARNING",
+            "http.public_base_url": "https://spotcheck.example.gov.cn",
+        }
     )
     app = create_app(settings)
     async with AsyncTestClient(app=app) as client:
@@ -349,12 +351,14 @@ def publish_case() -> Any:
 @pytest.fixture
 async def runtime(database_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
     """A started runtime (migrated store, master key, calendar) for calling services directly."""
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url=database_url,
-        allow_private_endpoints=True,
-        run_worker=False,
-        log_level="WARNING",
+    settings = Settings().with_changes(
+        {
+            "store.data_dir": tmp_path,
+            "store.database_url": database_url,
+            "delivery.allow_private_endpoints": True,
+            "worker.run": False,
+            "log.level": "WARNING",
+        }
     )
     started = Runtime(settings)
     await started.start()

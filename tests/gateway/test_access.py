@@ -154,7 +154,7 @@ async def test_a_higher_authority_can_entrust_a_lower_one(gateway: Any) -> None:
 
 async def test_endpoint_urls_resolving_to_private_addresses_are_refused(gateway: Any) -> None:
     gw = gateway
-    gw.client.app.state.runtime.settings = gw.settings.with_changes(allow_private_endpoints=False)
+    gw.client.app.state.runtime.settings = gw.settings.with_changes({"delivery.allow_private_endpoints": False})
     zj = await gw.authority("330000", "浙江省市场监督管理局")
     for url in (
         "https://127.0.0.1/hook",

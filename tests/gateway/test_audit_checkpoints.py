@@ -35,8 +35,8 @@ pytestmark = pytest.mark.postgres
 async def spotcheck(gw: Any, *args: str) -> Result:
     """Run the ``spotcheck`` command against the gateway's database, in a thread with its own event loop."""
     env = {
-        "SPOTCHECK_DATA_DIR": str(gw.settings.data_dir),
-        "SPOTCHECK_DATABASE_URL": gw.settings.database_url,
+        "SPOTCHECK_DATA_DIR": str(gw.settings.store.data_dir),
+        "SPOTCHECK_DATABASE_URL": gw.settings.store.url,
         "SPOTCHECK_LOG_LEVEL": "WARNING",
     }
     return await asyncio.to_thread(CliRunner().invoke, main, list(args), env=env)
@@ -153,7 +153,7 @@ async def test_checkpoints_are_signed_published_and_forgeries_fail(gateway: Any,
     assert [c["id"] for c in (await gw.client.get("/public/audit/checkpoints?limit=1")).json()] == [second["id"]]
     assert (await gw.client.get("/public/audit/checkpoints?limit=x")).status_code == 400
 
-    key_file = gw.settings.data_dir / SIGNING_KEY_FILE
+    key_file = gw.settings.store.data_dir / SIGNING_KEY_FILE
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert public_key_of(key_file.read_text().strip()) == key["public_key"]
 

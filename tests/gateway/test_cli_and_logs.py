@@ -82,7 +82,7 @@ def test_bad_settings_are_usage_errors(cli_env: dict[str, str]) -> None:
 async def test_logs_are_json_with_request_ids_and_no_secrets(gateway: Any, capsys: pytest.CaptureFixture[str]) -> None:
     gw = gateway
     token = await gw.authority("330000", "浙江省市场监督管理局")
-    structlog_level = gw.settings.log_level
+    structlog_level = gw.settings.log.level
     assert structlog_level == "WARNING"
     from spotcheck.gateway.observability import configure_logging
 

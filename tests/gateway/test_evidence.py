@@ -107,7 +107,7 @@ async def open_case(gw: Any, publish_case: Any, token: str, platform_id: str, sh
 
 
 def store_root(gw: Any) -> Path:
-    root: Path = gw.settings.data_dir / "evidence"
+    root: Path = gw.settings.store.data_dir / "evidence"
     return root
 
 
@@ -305,7 +305,7 @@ async def size_limit_holds_with_and_without_content_length(
     gw: Any, zj: str, case_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runtime = gw.client.app.state.runtime
-    monkeypatch.setattr(runtime, "settings", runtime.settings.with_changes(max_evidence_bytes=4096))
+    monkeypatch.setattr(runtime, "settings", runtime.settings.with_changes({"store.max_evidence_bytes": 4096}))
     big = MP4 + b"\x00" * 8192
     announced = await upload(gw, zj, case_id, big)
     assert announced.status_code == 413

@@ -33,7 +33,14 @@ class FakeClock:
 
 @pytest.fixture
 async def runtime(database_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
-    settings = Settings(data_dir=tmp_path / "data", database_url=database_url, run_worker=False, log_level="WARNING")
+    settings = Settings().with_changes(
+        {
+            "store.data_dir": tmp_path / "data",
+            "store.database_url": database_url,
+            "worker.run": False,
+            "log.level": "WARNING",
+        }
+    )
     runtime = Runtime(settings)
     await runtime.start()
     try:

@@ -27,16 +27,16 @@ from spotcheck.gateway.store.types import utcnow
 FAST_SCHEDULE = (0.05, 0.05, 0.1, 0.1, 0.2, 0.2, 0.3, 0.3, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5)
 
 
-def _worker_settings(gateway: Any, **changes: Any) -> Settings:
+def _worker_settings(gateway: Any, changes: dict[str, Any] | None = None) -> Settings:
     base: dict[str, Any] = {
-        "retry_schedule": FAST_SCHEDULE,
-        "retry_jitter": 0.0,
-        "worker_lease_s": 5,
-        "circuit_failures": 1000,
-        "run_worker": False,
+        "delivery.retry_schedule": FAST_SCHEDULE,
+        "delivery.retry_jitter": 0.0,
+        "worker.lease_s": 5,
+        "delivery.circuit_failures": 1000,
+        "worker.run": False,
     }
-    base.update(changes)
-    return gateway.settings.with_changes(**base)
+    base.update(changes or {})
+    return gateway.settings.with_changes(base)
 
 
 async def _run_until(worker: DeliveryWorker, gateway: Any, done: Any, limit_s: float = 60) -> None:
@@ -98,7 +98,7 @@ async def test_outcomes_finishing_together_share_one_commit_and_keep_the_chain(g
     platform_id = await gateway.receiver_platform(receiver, timeout_s=10)  # no timeouts on a loaded machine
     ids = await gateway.enqueue_raw(platform_id, 40)
     receiver.latency_s = 0.02  # deliveries overlap, so their outcomes queue behind one write
-    runtime = Runtime(_worker_settings(gateway, worker_concurrency=16, endpoint_rate_per_s=1e6))
+    runtime = Runtime(_worker_settings(gateway, {"worker.concurrency": 16, "delivery.endpoint_rate_per_s": 1e6}))
     worker = delivery_worker(runtime)
     try:
         claimed = await worker.run_once()
@@ -135,7 +135,9 @@ async def test_a_slow_endpoint_does_not_hold_back_deliveries_to_others(
     receiver.latency_s = 8.0
     slow = await gateway.enqueue_raw(slow_platform, 2)  # claimed first: the outbox is served oldest first
     fast = await gateway.enqueue_raw(fast_platform, 30)
-    runtime = Runtime(_worker_settings(gateway, worker_concurrency=4, worker_batch=4, endpoint_rate_per_s=1e6))
+    runtime = Runtime(
+        _worker_settings(gateway, {"worker.concurrency": 4, "worker.batch": 4, "delivery.endpoint_rate_per_s": 1e6})
+    )
     worker = delivery_worker(runtime)
 
     snapshot: dict[str, Any] = {}
@@ -161,7 +163,9 @@ async def test_the_worker_fills_every_slot_even_when_a_claim_is_smaller(gateway:
     platform_id = await gateway.receiver_platform(receiver, timeout_s=10)
     ids = await gateway.enqueue_raw(platform_id, 16)
     receiver.latency_s = 1.0  # long enough for four claims of two, even on a loaded machine
-    runtime = Runtime(_worker_settings(gateway, worker_concurrency=8, worker_batch=2, endpoint_rate_per_s=1e6))
+    runtime = Runtime(
+        _worker_settings(gateway, {"worker.concurrency": 8, "worker.batch": 2, "delivery.endpoint_rate_per_s": 1e6})
+    )
     worker = delivery_worker(runtime)
 
     async def done() -> bool:
@@ -182,7 +186,7 @@ async def test_a_failed_group_commit_is_retried_and_then_split(
     platform_id = await gateway.receiver_platform(receiver, timeout_s=10)
     ids = await gateway.enqueue_raw(platform_id, 12)
     receiver.latency_s = 0.02
-    runtime = Runtime(_worker_settings(gateway, worker_concurrency=12, endpoint_rate_per_s=1e6))
+    runtime = Runtime(_worker_settings(gateway, {"worker.concurrency": 12, "delivery.endpoint_rate_per_s": 1e6}))
     worker = delivery_worker(runtime)
     monkeypatch.setattr(worker.recorder, "retry_delays_s", (0.01, 0.01))
     real_write = worker.writer.write
@@ -299,7 +303,11 @@ async def test_circuit_breaker_stops_hammering_a_failing_endpoint(gateway: Any, 
     platform_id = await gateway.receiver_platform(receiver)
     await gateway.enqueue_raw(platform_id, 10)
     receiver.status = 503
-    runtime = Runtime(_worker_settings(gateway, circuit_failures=3, circuit_cooldown_s=60, worker_concurrency=1))
+    runtime = Runtime(
+        _worker_settings(
+            gateway, {"delivery.circuit_failures": 3, "delivery.circuit_cooldown_s": 60, "worker.concurrency": 1}
+        )
+    )
     worker = delivery_worker(runtime)
     try:
         await worker.run_once()
@@ -320,8 +328,8 @@ async def test_worker_killed_with_sigkill_loses_nothing(gateway: Any, receiver: 
     receiver.latency_s = 0.1
     env = {
         **os.environ,
-        "SPOTCHECK_DATA_DIR": str(gateway.settings.data_dir),
-        "SPOTCHECK_DATABASE_URL": gateway.settings.database_url,
+        "SPOTCHECK_DATA_DIR": str(gateway.settings.store.data_dir),
+        "SPOTCHECK_DATABASE_URL": gateway.settings.store.url,
         "SPOTCHECK_ALLOW_PRIVATE_ENDPOINTS": "true",
         "SPOTCHECK_WORKER_LEASE_S": "2",
         "SPOTCHECK_WORKER_BATCH": "8",
@@ -361,7 +369,7 @@ async def test_two_workers_on_postgres_never_hold_the_same_delivery(gateway: Any
     platform_id = await gateway.receiver_platform(receiver)
     ids = await gateway.enqueue_raw(platform_id, 120)
     receiver.latency_s = 0.05
-    settings = _worker_settings(gateway, worker_batch=10, worker_concurrency=10)
+    settings = _worker_settings(gateway, {"worker.batch": 10, "worker.concurrency": 10})
     runtimes = [Runtime(settings), Runtime(settings)]
     workers = [delivery_worker(rt, worker_id=f"w{i}") for i, rt in enumerate(runtimes)]
     stop = asyncio.Event()
@@ -394,7 +402,7 @@ async def test_operators_list_inspect_replay_and_redeliver(gateway: Any, receive
     token = await gateway.authority("330000", "浙江省市场监督管理局")
     ids = await gateway.enqueue_raw(platform_id, 3)
     receiver.status = 410
-    runtime = Runtime(_worker_settings(gateway, worker_concurrency=1))  # deterministic: one at a time
+    runtime = Runtime(_worker_settings(gateway, {"worker.concurrency": 1}))  # deterministic: one at a time
     worker = delivery_worker(runtime)
     try:
         await worker.run_once()

@@ -144,7 +144,7 @@ class Operation:
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document the application factory builds (the one served at ``/schema/openapi.json``)."""
     unused = Path(tempfile.gettempdir()) / "spotcheck-openapi-never-written"
-    app = create_app(Settings(data_dir=unused, run_worker=False, log_level="WARNING"))
+    app = create_app(Settings().with_changes({"store.data_dir": unused, "worker.run": False, "log.level": "WARNING"}))
     document: dict[str, Any] = app.openapi_schema.to_schema()
     return document
 
@@ -280,20 +280,28 @@ class Gateway:
 
 
 @contextlib.asynccontextmanager
-async def _open_gateway(data_dir: Path, database_url: str | None = None, **changes: Any) -> AsyncIterator[Gateway]:
+async def _open_gateway(
+    data_dir: Path, database_url: str | None = None, changes: dict[str, Any] | None = None
+) -> AsyncIterator[Gateway]:
     """The gateway app (no in-process worker) on ``database_url`` (an SQLite file in ``data_dir`` by default)."""
-    settings = Settings(
-        data_dir=data_dir,
-        database_url=database_url or f"sqlite+aiosqlite:///{data_dir / 'gateway.db'}",
-        allow_private_endpoints=True,
-        run_worker=False,
-        log_level="ERROR",
-        public_base_url="https://spotcheck.example.gov.cn",
-        checkpoint_interval_s=0,
-    ).with_changes(**changes)
+    settings = (
+        Settings()
+        .with_changes(
+            {
+                "store.data_dir": data_dir,
+                "store.database_url": database_url or f"sqlite+aiosqlite:///{data_dir / 'gateway.db'}",
+                "delivery.allow_private_endpoints": True,
+                "worker.run": False,
+                "log.level": "ERROR",
+                "http.public_base_url": "https://spotcheck.example.gov.cn",
+                "audit.checkpoint_interval_s": 0,
+            }
+        )
+        .with_changes(changes or {})
+    )
     app = create_app(settings)
     async with AsyncTestClient(app=app) as client:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.store.url)
         try:
             yield Gateway(client=client, settings=settings, sessions=session_factory(engine))
             # Every request gave its connection back: one stranded session stalls an SQLite gateway for good.

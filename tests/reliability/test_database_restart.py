@@ -219,16 +219,18 @@ async def test_replies_and_notices_survive_a_postgres_crash(
     phase = Phase()
     findings: list[str] = []
     started = time.monotonic()
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url=database_url,
-        allow_private_endpoints=True,
-        worker_lease_s=2,
-        retry_schedule=(0.1, 0.2, 0.3, *[0.5] * 30),
-        retry_jitter=0.0,
-        circuit_failures=1000,
-        checkpoint_interval_s=0,
-        log_level="CRITICAL",
+    settings = Settings().with_changes(
+        {
+            "store.data_dir": tmp_path,
+            "store.database_url": database_url,
+            "delivery.allow_private_endpoints": True,
+            "worker.lease_s": 2,
+            "delivery.retry_schedule": (0.1, 0.2, 0.3, *[0.5] * 30),
+            "delivery.retry_jitter": 0.0,
+            "delivery.circuit_failures": 1000,
+            "audit.checkpoint_interval_s": 0,
+            "log.level": "CRITICAL",
+        }
     )
     gateway = GatewayServer(settings, unused_tcp_port)
     base_url = f"http://127.0.0.1:{gateway.port}"

@@ -467,13 +467,15 @@ def fuzz_target(
     data_dir: Path = tmp_path_factory.mktemp("fuzz")
     with contextlib.ExitStack() as stack:
         database_url = "" if request.param == "sqlite" else stack.enter_context(postgres_database())
-        settings = Settings(
-            data_dir=data_dir,
-            database_url=database_url,
-            allow_private_endpoints=True,  # endpoint URLs are not resolved: a fuzzed host name never hits DNS
-            run_worker=False,
-            log_level="CRITICAL",
-            checkpoint_interval_s=0,
+        settings = Settings().with_changes(
+            {
+                "store.data_dir": data_dir,
+                "store.database_url": database_url,
+                "delivery.allow_private_endpoints": True,
+                "worker.run": False,
+                "log.level": "CRITICAL",
+                "audit.checkpoint_interval_s": 0,
+            }
         )
         token = asyncio.run(_admin_token(settings))
         client = stack.enter_context(TestClient(app=create_app(settings)))

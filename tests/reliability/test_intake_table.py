@@ -185,7 +185,7 @@ async def _replay_other_body(i: Intake) -> Any:
 
 
 async def _oversized(i: Intake) -> Any:
-    body = b'{"type":"notice.acknowledged","padding":"' + b"x" * (i.gw.settings.max_request_bytes + 1) + b'"}'
+    body = b'{"type":"notice.acknowledged","padding":"' + b"x" * (i.gw.settings.http.max_request_bytes + 1) + b'"}'
     return await i.send(body)
 
 

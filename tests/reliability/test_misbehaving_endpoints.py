@@ -216,7 +216,12 @@ async def test_misbehaving_endpoints_are_classified_and_delivered_once_they_reco
             message_of[endpoint.behaviour.mode] = await gw.enqueue_raw(platform_id)
 
         settings = gw.settings.with_changes(
-            retry_schedule=FAST_SCHEDULE, retry_jitter=0.0, circuit_failures=1000, worker_concurrency=len(endpoints)
+            {
+                "delivery.retry_schedule": FAST_SCHEDULE,
+                "delivery.retry_jitter": 0.0,
+                "delivery.circuit_failures": 1000,
+                "worker.concurrency": len(endpoints),
+            }
         )
         runtime = Runtime(settings)
         worker = delivery_worker(runtime, worker_id="survivor")

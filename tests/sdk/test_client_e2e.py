@@ -54,14 +54,16 @@ class Regulator:
 
 @pytest.fixture
 async def gateway(tmp_path: Path) -> AsyncIterator[tuple[AsyncTestClient[Any], Regulator]]:
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
-        allow_private_endpoints=True,
-        run_worker=False,
-        log_json=True,
-        log_level="WARNING",
-        public_base_url="https://spotcheck.example.gov.cn",
+    settings = Settings().with_changes(
+        {
+            "store.data_dir": tmp_path,
+            "store.database_url": f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
+            "delivery.allow_private_endpoints": True,
+            "worker.run": False,
+            "log.json": True,
+            "log.level": "WARNING",
+            "http.public_base_url": "https://spotcheck.example.gov.cn",
+        }
     )
     async with AsyncTestClient(app=create_app(settings)) as http:
         token, _ = await create_token_for_authority(

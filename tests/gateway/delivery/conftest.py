@@ -82,12 +82,14 @@ def claimed(**overrides: Any) -> ClaimedMessage:
 @pytest.fixture
 async def runtime(database_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
     """A started runtime on the store under test (SQLite, then PostgreSQL), with no app around it."""
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        allow_private_endpoints=True,
-        run_worker=False,
-        log_level="WARNING",
+    settings = Settings().with_changes(
+        {
+            "store.data_dir": tmp_path / "data",
+            "store.database_url": database_url,
+            "delivery.allow_private_endpoints": True,
+            "worker.run": False,
+            "log.level": "WARNING",
+        }
     )
     runtime = Runtime(settings)
     await runtime.start()

@@ -78,7 +78,7 @@ def test_a_rate_the_limiter_cannot_work_with_is_refused(rate: float) -> None:
     with pytest.raises(ValueError, match="SPOTCHECK_ENDPOINT_RATE_PER_S"):
         EndpointRateLimiter(rate)
     with pytest.raises(ValueError, match="SPOTCHECK_ENDPOINT_RATE_PER_S"):
-        Settings(endpoint_rate_per_s=rate)
+        Settings().with_changes({"delivery.endpoint_rate_per_s": rate})
 
 
 @pytest.mark.parametrize("raw", ["0", "-5", "nan"])

@@ -42,6 +42,6 @@ def test_throttling_waits_at_least_retry_after_up_to_a_day_but_never_past_the_sc
 
 
 def test_the_policy_reads_the_settings_and_its_jitter_is_pinned_by_the_rng() -> None:
-    settings = Settings(retry_schedule=(10.0,), retry_jitter=0.5)
+    settings = Settings().with_changes({"delivery.retry_schedule": (10.0,), "delivery.retry_jitter": 0.5})
     policy = RetryPolicy.from_settings(settings, rng=lambda: 1.0)
     assert policy.after(1, DeliveryOutcome(status="retry")) == RetryIn(15.0)

@@ -24,9 +24,10 @@ from spotcheck.adapters import (
     memory_mailbox,
 )
 from spotcheck.gateway.app import create_app
-from spotcheck.gateway.delivery.routing import ROUTE_TTL_S, Held, Routed, Router, adapter_url
+from spotcheck.gateway.delivery.routing import ROUTE_TTL_S, Held, Routed, Router
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.scheduler import delivery_worker
+from spotcheck.gateway.settings import Settings
 from spotcheck.gateway.store.models import OutboundMessage, Platform
 from spotcheck.gateway.store.types import utcnow
 
@@ -44,12 +45,12 @@ class FakeClock:
         return self.now
 
 
-def router_for(runtime: Runtime, **settings: Any) -> tuple[Router, InMemoryAnnouncementSink]:
+def router_for(runtime: Runtime, settings: dict[str, Any] | None = None) -> tuple[Router, InMemoryAnnouncementSink]:
     sink = InMemoryAnnouncementSink()
     router = Router(
         sessions=runtime.sessions,
         master_key=runtime.master_key,
-        settings=runtime.settings.with_changes(**settings) if settings else runtime.settings,
+        settings=runtime.settings.with_changes(settings) if settings else runtime.settings,
         announcement_sink=sink,
     )
     return router, sink
@@ -103,7 +104,7 @@ async def test_the_memory_adapter_serves_a_merchant_like_any_other(runtime: Runt
 async def test_an_adapter_configured_by_a_url_waits_for_its_setting(runtime: Runtime) -> None:
     item = claimed(adapter="smtp", destination={"to": "quality@maker.example.cn"})
     unconfigured, _ = router_for(runtime)
-    configured, _ = router_for(runtime, smtp_url=SMTP_URL)
+    configured, _ = router_for(runtime, {"delivery.adapter_urls": {"smtp": SMTP_URL}})
     try:
         held = await unconfigured.route(item)
         assert held == Held("smtp notices wait: SPOTCHECK_SMTP_URL is not configured")
@@ -116,8 +117,7 @@ async def test_an_adapter_configured_by_a_url_waits_for_its_setting(runtime: Run
     finally:
         await unconfigured.aclose()
         await configured.aclose()
-    assert adapter_url(runtime.settings.with_changes(smtp_url=SMTP_URL), "smtp") == SMTP_URL
-    assert adapter_url(runtime.settings, "database") is None  # the gateway's own URLs are never an adapter's
+    assert Settings.from_env({"SPOTCHECK_SMTP_URL": SMTP_URL}).delivery.adapter_urls == {"smtp": SMTP_URL}
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -226,15 +226,15 @@ async def test_a_missing_adapter_stops_the_worker_at_start_naming_it_and_its_use
 
 async def test_a_missing_adapter_fails_the_start_of_serve_and_of_the_worker_command(gateway: Any) -> None:
     await _refer_to_missing_adapters(gateway)
-    app = create_app(gateway.settings.with_changes(run_worker=True))
+    app = create_app(gateway.settings.with_changes({"worker.run": True}))
     with pytest.raises(BaseExceptionGroup) as refused:  # the test client's task group wraps the start-up error
         async with AsyncTestClient(app=app):
             pass
     assert refused.group_contains(AdapterNotFoundError, match="carrier-pigeon")
     env = {
         **os.environ,
-        "SPOTCHECK_DATA_DIR": str(gateway.settings.data_dir),
-        "SPOTCHECK_DATABASE_URL": gateway.settings.database_url,
+        "SPOTCHECK_DATA_DIR": str(gateway.settings.store.data_dir),
+        "SPOTCHECK_DATABASE_URL": gateway.settings.store.url,
     }
     spotcheck = str(Path(sys.executable).with_name("spotcheck"))
     process = await asyncio.create_subprocess_exec(

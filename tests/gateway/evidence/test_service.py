@@ -135,7 +135,7 @@ async def test_bad_input_is_refused_before_anything_is_stored(runtime: Runtime, 
     control = await refusal(record(runtime, zj, case_id, png(b"a"), description="a\x00b"))
     assert control.errors[0].field == "description"
     too_large = await refusal(
-        record(runtime, zj, case_id, png(b"a"), declared_size=runtime.settings.max_evidence_bytes + 1)
+        record(runtime, zj, case_id, png(b"a"), declared_size=runtime.settings.store.max_evidence_bytes + 1)
     )
     assert (too_large.status_code, too_large.code) == (413, "too-large")
     assert (await refusal(record(runtime, zj, case_id, b"plain text"))).status_code == 415

@@ -122,7 +122,7 @@ async def test_each_command_needs_its_scope(runtime: Runtime, regulator: Regulat
 
 
 async def test_private_endpoints_are_refused_and_nothing_is_stored(runtime: Runtime, regulator: Regulator) -> None:
-    runtime.settings = runtime.settings.with_changes(allow_private_endpoints=False)
+    runtime.settings = runtime.settings.with_changes({"delivery.allow_private_endpoints": False})
     zj = await regulator("330000")
     for url in ("https://127.0.0.1/hook", "https://10.0.0.8/hook", "https://169.254.169.254/latest", "https://[::1]/"):
         refused = await refusal(register(runtime, zj, endpoint_url=url))

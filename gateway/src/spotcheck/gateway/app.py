@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         runtime: an already-started runtime (tests share one); otherwise one is started with the app.
     """
     settings = settings or get_settings()
-    configure_logging(json=settings.log_json, level=settings.log_level)
+    configure_logging(json=settings.log.json, level=settings.log.level)
     owned = runtime is None
 
     @contextlib.asynccontextmanager
@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             await rt.start()
         app.state.runtime = rt
         polish_openapi(app.openapi_schema)
-        if owned and settings.run_worker:
+        if owned and settings.worker.run:
             try:
                 # A missing adapter fails the start-up here, loudly, instead of killing a background task later.
                 await start_background(rt)
@@ -151,7 +151,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         exception_handlers=exception_handlers,
         middleware=[RequestContextMiddleware()],
         openapi_config=openapi,
-        request_max_body_size=settings.max_request_bytes,
+        request_max_body_size=settings.http.max_request_bytes,
         debug=False,
         state=State({"settings": settings}),
     )

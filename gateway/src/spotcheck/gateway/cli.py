@@ -50,14 +50,18 @@ def serve(settings: Settings, host: str | None, port: int | None, no_worker: boo
 
     changes: dict[str, Any] = {}
     if host:
-        changes["host"] = host
+        changes["http.host"] = host
     if port:
-        changes["port"] = port
+        changes["http.port"] = port
     if no_worker:
-        changes["run_worker"] = False
-    settings = settings.with_changes(**changes) if changes else settings
-    click.echo(f"spotcheck gateway on http://{settings.host}:{settings.port}  (docs: /schema, health: /health)")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning", access_log=False)
+        changes["worker.run"] = False
+    settings = settings.with_changes(changes) if changes else settings
+    click.echo(
+        f"spotcheck gateway on http://{settings.http.host}:{settings.http.port}  (docs: /schema, health: /health)"
+    )
+    uvicorn.run(
+        create_app(settings), host=settings.http.host, port=settings.http.port, log_level="warning", access_log=False
+    )
 
 
 @main.command()
@@ -68,7 +72,7 @@ def migrate(settings: Settings) -> None:
     from spotcheck.gateway.store.engine import create_engine  # noqa: PLC0415
 
     async def _migrate() -> tuple[str | None, str]:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.store.url)
         try:
             before = await migrations.current_revision(engine)
             await migrations.upgrade(engine)
@@ -92,7 +96,7 @@ def worker(settings: Settings, worker_id: str | None) -> None:
     from spotcheck.gateway.runtime import Runtime  # noqa: PLC0415
     from spotcheck.gateway.scheduler import run_background  # noqa: PLC0415
 
-    configure_logging(json=settings.log_json, level=settings.log_level)
+    configure_logging(json=settings.log.json, level=settings.log.level)
 
     async def _work() -> None:
         runtime = Runtime(settings)

@@ -229,13 +229,15 @@ async def run_demo(
     """Run the demo; returns 0 when every notice was delivered and every expected reply recorded."""
     await asyncio.to_thread(_fresh_dir, data_dir)
     base = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        data_dir=data_dir,
-        port=port,
-        public_base_url=base,
-        allow_private_endpoints=True,
-        run_worker=True,
-        log_level="WARNING",
+    settings = Settings().with_changes(
+        {
+            "store.data_dir": data_dir,
+            "http.port": port,
+            "http.public_base_url": base,
+            "delivery.allow_private_endpoints": True,
+            "worker.run": True,
+            "log.level": "WARNING",
+        }
     )
     timeline = Timeline(echo=echo)
     app = create_app(settings)
@@ -244,7 +246,7 @@ async def run_demo(
     async with _serve(app, port), httpx.AsyncClient(base_url=f"{base}/v1", timeout=30) as api:
         token = await _bootstrap_token(app)
         api.headers["authorization"] = f"Bearer {token}"
-        timeline.add("regulator", f"gateway up at {base} (SQLite {settings.database_url.split('///')[-1]})")
+        timeline.add("regulator", f"gateway up at {base} (SQLite {settings.store.url.split('///')[-1]})")
 
         async def call(path: str, body: dict[str, Any] | None = None, what: str = "") -> dict[str, Any]:
             response = await api.post(path, json=body or {})

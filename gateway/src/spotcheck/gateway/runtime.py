@@ -29,10 +29,10 @@ class Runtime:
     def __init__(self, settings: Settings, *, metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.metrics = metrics or Metrics()
-        self.engine: AsyncEngine = create_engine(settings.database_url)
+        self.engine: AsyncEngine = create_engine(settings.store.url)
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
-        self.calendar = WorkdayCalendar(overlay_path=settings.calendar_overlay)
-        self.master_key = MasterKey.load(settings.data_dir)
+        self.calendar = WorkdayCalendar(overlay_path=settings.deadlines.calendar_overlay)
+        self.master_key = MasterKey.load(settings.store.data_dir)
         # Verifiers per (platform, key ids): building Ed25519/HMAC key objects once keeps the intake fast.
         self.verifier_cache: dict[tuple[str, tuple[str, ...]], Webhook] = {}
         # Each platform's current verifier for a moment (monotonic deadline), instead of two queries per reply.

@@ -142,7 +142,7 @@ def audit_checkpoint_job(settings: Settings, *, actor: str, every_s: float = JOB
     async def checkpoint(session: AsyncSession) -> JobReport:
         try:
             signed = await checkpoint_if_due(
-                session, signing_key_for(settings), interval_s=settings.checkpoint_interval_s, actor=actor
+                session, signing_key_for(settings), interval_s=settings.audit.checkpoint_interval_s, actor=actor
             )
         except ChainBrokenError as exc:
             # Never sign over a tampered chain; `spotcheck audit verify` names the record.

@@ -1,182 +1,308 @@
-"""Gateway settings, read once from the environment (``SPOTCHECK_*``)."""
+"""Gateway settings: one typed, immutable object, read once from ``SPOTCHECK_*`` variables, grouped by concern.
+
+Each setting is declared once, on its field: type, bounds, default, and the environment variable it is read
+from (``env("SPOTCHECK_…")``). Values from the environment go through the same validation as values given in
+code (``msgspec.convert``), so a bad value is refused at start-up with the variable's name and the reason, e.g.
+``SPOTCHECK_WORKER_BATCH: Expected `int` >= 1``.
+
+Tests and tools start from the defaults and change what they need, by dotted name::
+
+    Settings().with_changes({"store.data_dir": tmp_path, "worker.run": False})
+"""
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass, field, replace
+import typing
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any, Final, Literal
 
-__all__ = ["Settings", "get_settings"]
+import msgspec
+from msgspec import Meta
 
-_TRUE = {"1", "true", "yes", "on"}
+from spotcheck.adapters import available_adapters
 
-DEFAULT_RETRY_SCHEDULE: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
+__all__ = [
+    "DEFAULT_RETRY_SCHEDULE",
+    "AuditSettings",
+    "DeadlineSettings",
+    "DeliverySettings",
+    "HttpSettings",
+    "IntakeSettings",
+    "LogSettings",
+    "Settings",
+    "StoreSettings",
+    "WorkerSettings",
+    "adapter_url_variable",
+    "get_settings",
+]
+
+DEFAULT_RETRY_SCHEDULE: Final[tuple[float, ...]] = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
 """Standard Webhooks retries after the immediate first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10, 14, 20 and 24 h."""
 
+HttpTransport = Literal["aiohttp", "httpx"]
+"""The delivery worker's HTTP connection pool: ``aiohttp`` (faster under concurrency) or ``httpx``."""
 
-def _env_schedule(name: str) -> tuple[float, ...]:
-    raw = os.environ.get(name)
-    if not raw:
-        return DEFAULT_RETRY_SCHEDULE
-    try:
-        values = tuple(float(part) for part in raw.split(","))
-    except ValueError:
-        raise ValueError(f"{name}: expected comma-separated seconds, got {raw!r}") from None
-    if any(v < 0 for v in values):
-        raise ValueError(f"{name}: delays cannot be negative")
-    return values
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"{name}: expected a number, got {raw!r}") from None
+def env(name: str, **bounds: Any) -> Meta:
+    """Field metadata: the environment variable a setting is read from, and its bounds (``ge``, ``le``, …)."""
+    return Meta(extra={"env": name}, **bounds)
 
 
-def _env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError(f"{name}: expected a boolean (true/false), got {raw!r}")
+class _Group(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base of a group of settings."""
 
 
-def _env_int(name: str, default: int, *, minimum: int = 0) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name}: expected an integer, got {raw!r}") from None
-    if value < minimum:
-        raise ValueError(f"{name}: must be >= {minimum}, got {value}")
-    return value
-
-
-@dataclass(frozen=True, kw_only=True)
-class Settings:
-    """Everything the gateway can be told from outside; immutable once built.
+class StoreSettings(_Group, frozen=True, kw_only=True):
+    """Where the gateway keeps its data.
 
     Attributes:
-        data_dir: where the embedded SQLite database, the master key and evidence files live.
-        database_url: SQLAlchemy async URL; defaults to an SQLite file in ``data_dir`` (WAL mode).
-        host: interface ``spotcheck serve`` binds to.
-        port: port ``spotcheck serve`` binds to.
-        public_base_url: how platforms and the public reach this gateway (used in notices and feeds).
-        allow_private_endpoints: accept loopback/private endpoint URLs (development and tests only).
-        max_request_bytes: largest request body any endpoint accepts.
-        calendar_overlay: extra working-day overlay file the regulator maintains, if any.
-        platform_answer_working_days: default SLA for platform answers to takedown and delisting orders.
-        signature_tolerance_s: how far a reply's ``webhook-timestamp`` may be from now (replay window).
-        run_worker: run the delivery worker inside ``spotcheck serve`` (the single-machine default).
-        worker_lease_s: how long a claimed delivery is held before another worker may take it over.
-        worker_batch: deliveries claimed at most per claim (the worker tops up free slots as deliveries finish).
-        worker_concurrency: deliveries in flight at once per worker.
-        retry_schedule: delays in seconds before each retry (Standard Webhooks schedule by default);
-            when they run out the message is dead-lettered.
-        retry_jitter: relative random spread applied to each delay (0.2 = ±20 %).
-        circuit_failures: consecutive failures after which an endpoint's circuit opens.
-        circuit_cooldown_s: first pause of an open circuit (doubling up to an hour).
-        endpoint_rate_per_s: deliveries per second at most to any one endpoint.
-        http_transport: ``aiohttp`` (default, faster under concurrency) or ``httpx`` connection pool.
-        smtp_url: ``smtp://user:password@host:port?security=starttls&from=addr`` for e-mail notices.
+        data_dir: the embedded SQLite database, the master key, the signing key and (by default) evidence files.
+        database_url: SQLAlchemy async URL; empty means an SQLite file in ``data_dir`` (WAL mode).
         evidence_dir: where evidence files are stored by SHA-256 (default ``<data_dir>/evidence``).
         max_evidence_bytes: largest evidence file an upload may carry (videos of unpacking and sealing).
-        checkpoint_interval_s: how often a signed audit checkpoint is due (0 turns periodic checkpoints off).
-        log_json: emit JSON logs (default) or human-readable console logs.
-        log_level: minimum log level.
     """
 
-    data_dir: Path = field(default_factory=lambda: Path("var"))
-    database_url: str = ""
-    host: str = "127.0.0.1"
-    port: int = 8000
-    public_base_url: str = "http://127.0.0.1:8000"
-    allow_private_endpoints: bool = False
-    max_request_bytes: int = 1_048_576
-    calendar_overlay: Path | None = None
-    platform_answer_working_days: int = 2
-    signature_tolerance_s: int = 300
-    run_worker: bool = True
-    worker_lease_s: int = 60
-    worker_batch: int = 64
-    worker_concurrency: int = 32
-    retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
-    retry_jitter: float = 0.2
-    circuit_failures: int = 5
-    circuit_cooldown_s: float = 30.0
-    endpoint_rate_per_s: float = 50.0
-    http_transport: str = "aiohttp"
-    smtp_url: str | None = None
-    evidence_dir: Path | None = None
-    max_evidence_bytes: int = 2 * 1024**3
-    checkpoint_interval_s: int = 3600
-    log_json: bool = True
-    log_level: str = "INFO"
+    data_dir: Annotated[Path, env("SPOTCHECK_DATA_DIR")] = Path("var")
+    database_url: Annotated[str, env("SPOTCHECK_DATABASE_URL")] = ""
+    evidence_dir: Annotated[Path | None, env("SPOTCHECK_EVIDENCE_DIR")] = None
+    max_evidence_bytes: Annotated[int, env("SPOTCHECK_MAX_EVIDENCE_BYTES", ge=1024)] = 2 * 1024**3
 
-    def __post_init__(self) -> None:
-        # Written to refuse NaN and infinity as well: a limiter needs a finite, positive rate.
-        if not 0 < self.endpoint_rate_per_s < float("inf"):
-            raise ValueError(
-                "SPOTCHECK_ENDPOINT_RATE_PER_S: deliveries per second to one endpoint must be a positive number, "
-                f"got {self.endpoint_rate_per_s!r}"
-            )
-        if not self.database_url:
-            object.__setattr__(self, "database_url", f"sqlite+aiosqlite:///{self.data_dir / 'spotcheck.db'}")
+    @property
+    def url(self) -> str:
+        """The database URL in force: the configured one, or the SQLite file in ``data_dir``."""
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'spotcheck.db'}"
 
     @property
     def is_sqlite(self) -> bool:
         """Whether the store is the embedded SQLite engine."""
-        return self.database_url.startswith("sqlite")
+        return self.url.startswith("sqlite")
 
-    def with_changes(self, **changes: object) -> Settings:
-        """A copy with some values replaced (the database URL is re-derived when only ``data_dir`` changes)."""
-        if "data_dir" in changes and "database_url" not in changes and self.database_url.endswith("/spotcheck.db"):
-            changes["database_url"] = ""
-        return replace(self, **changes)  # type: ignore[arg-type]
+
+class HttpSettings(_Group, frozen=True, kw_only=True):
+    """How the gateway is served and reached.
+
+    Attributes:
+        host: interface ``spotcheck serve`` binds to.
+        port: port ``spotcheck serve`` binds to.
+        public_base_url: how platforms and the public reach this gateway (used in notices and feeds).
+        max_request_bytes: largest request body any endpoint accepts.
+    """
+
+    host: Annotated[str, env("SPOTCHECK_HOST", min_length=1)] = "127.0.0.1"
+    port: Annotated[int, env("SPOTCHECK_PORT", ge=1, le=65535)] = 8000
+    public_base_url: Annotated[str, env("SPOTCHECK_PUBLIC_BASE_URL", pattern=r"^https?://")] = "http://127.0.0.1:8000"
+    max_request_bytes: Annotated[int, env("SPOTCHECK_MAX_REQUEST_BYTES", ge=1024)] = 1_048_576
+
+
+class WorkerSettings(_Group, frozen=True, kw_only=True):
+    """The delivery worker's process settings.
+
+    Attributes:
+        run: run the delivery worker and scheduler inside ``spotcheck serve`` (the single-machine default).
+        lease_s: how long a claimed delivery is held before another worker may take it over.
+        batch: deliveries claimed at most per claim (the worker tops up free slots as deliveries finish).
+        concurrency: deliveries in flight at once per worker.
+    """
+
+    run: Annotated[bool, env("SPOTCHECK_RUN_WORKER")] = True
+    lease_s: Annotated[int, env("SPOTCHECK_WORKER_LEASE_S", ge=1)] = 60
+    batch: Annotated[int, env("SPOTCHECK_WORKER_BATCH", ge=1)] = 64
+    concurrency: Annotated[int, env("SPOTCHECK_WORKER_CONCURRENCY", ge=1)] = 32
+
+
+class DeliverySettings(_Group, frozen=True, kw_only=True):
+    """How notices are delivered to destinations.
+
+    Attributes:
+        allow_private_endpoints: accept loopback/private endpoint URLs (development and tests only); also the
+            SSRF check at registration.
+        retry_schedule: delays in seconds before each retry (Standard Webhooks schedule by default); when they
+            run out the message is dead-lettered. From the environment: comma-separated seconds.
+        retry_jitter: relative random spread applied to each delay (0.2 = ±20 %).
+        circuit_failures: consecutive failures after which an endpoint's circuit opens.
+        circuit_cooldown_s: first pause of an open circuit (doubling up to an hour).
+        endpoint_rate_per_s: deliveries per second at most to any one endpoint.
+        http_transport: the HTTP connection pool adapters use.
+        adapter_urls: the URL that configures an adapter which takes one, by adapter name, read from
+            ``SPOTCHECK_<NAME>_URL`` for every installed adapter (:func:`adapter_url_variable`): e.g.
+            ``SPOTCHECK_SMTP_URL=smtp://user:password@host:port?security=starttls&from=addr`` for e-mail notices.
+    """
+
+    allow_private_endpoints: Annotated[bool, env("SPOTCHECK_ALLOW_PRIVATE_ENDPOINTS")] = False
+    retry_schedule: Annotated[tuple[Annotated[float, Meta(ge=0)], ...], env("SPOTCHECK_RETRY_SCHEDULE")] = (
+        DEFAULT_RETRY_SCHEDULE
+    )
+    retry_jitter: Annotated[float, env("SPOTCHECK_RETRY_JITTER", ge=0, le=1)] = 0.2
+    circuit_failures: Annotated[int, env("SPOTCHECK_CIRCUIT_FAILURES", ge=1)] = 5
+    circuit_cooldown_s: Annotated[float, env("SPOTCHECK_CIRCUIT_COOLDOWN_S", gt=0)] = 30.0
+    endpoint_rate_per_s: Annotated[float, env("SPOTCHECK_ENDPOINT_RATE_PER_S", gt=0)] = 50.0
+    http_transport: Annotated[HttpTransport, env("SPOTCHECK_HTTP_TRANSPORT")] = "aiohttp"
+    adapter_urls: dict[str, str] = msgspec.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # msgspec's bounds let infinity through; a limiter needs a finite rate.
+        if not math.isfinite(self.endpoint_rate_per_s):
+            raise ValueError("`endpoint_rate_per_s`: must be a finite number of deliveries per second")
+
+
+class IntakeSettings(_Group, frozen=True, kw_only=True):
+    """The signed intake of platform replies.
+
+    Attributes:
+        signature_tolerance_s: how far a reply's ``webhook-timestamp`` may be from now (the replay window).
+    """
+
+    signature_tolerance_s: Annotated[int, env("SPOTCHECK_SIGNATURE_TOLERANCE_S", ge=30, le=3600)] = 300
+
+
+class DeadlineSettings(_Group, frozen=True, kw_only=True):
+    """Legal clocks.
+
+    Attributes:
+        calendar_overlay: a working-day overlay file the regulator maintains (holidays, adjusted working days).
+        platform_answer_working_days: default answer deadline for platforms' answers to requests.
+    """
+
+    calendar_overlay: Annotated[Path | None, env("SPOTCHECK_CALENDAR_OVERLAY")] = None
+    platform_answer_working_days: Annotated[int, env("SPOTCHECK_PLATFORM_ANSWER_WORKING_DAYS", ge=1, le=30)] = 2
+
+
+class AuditSettings(_Group, frozen=True, kw_only=True):
+    """The audit trail.
+
+    Attributes:
+        checkpoint_interval_s: how often a signed audit checkpoint is due (0 turns periodic checkpoints off).
+    """
+
+    checkpoint_interval_s: Annotated[int, env("SPOTCHECK_CHECKPOINT_INTERVAL_S", ge=0)] = 3600
+
+
+class LogSettings(_Group, frozen=True, kw_only=True):
+    """Logging.
+
+    Attributes:
+        json: emit JSON logs (default) or human-readable console logs.
+        level: minimum log level.
+    """
+
+    json: Annotated[bool, env("SPOTCHECK_LOG_JSON")] = True
+    level: Annotated[LogLevel, env("SPOTCHECK_LOG_LEVEL")] = "INFO"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Everything the gateway can be told from outside, by concern; immutable once built."""
+
+    store: StoreSettings = msgspec.field(default_factory=StoreSettings)
+    http: HttpSettings = msgspec.field(default_factory=HttpSettings)
+    worker: WorkerSettings = msgspec.field(default_factory=WorkerSettings)
+    delivery: DeliverySettings = msgspec.field(default_factory=DeliverySettings)
+    intake: IntakeSettings = msgspec.field(default_factory=IntakeSettings)
+    deadlines: DeadlineSettings = msgspec.field(default_factory=DeadlineSettings)
+    audit: AuditSettings = msgspec.field(default_factory=AuditSettings)
+    log: LogSettings = msgspec.field(default_factory=LogSettings)
+
+    def with_changes(self, changes: Mapping[str, object]) -> Settings:
+        """A copy with some values replaced, by dotted name (``{"worker.batch": 2}``), validated like the rest."""
+        values = msgspec.to_builtins(self, enc_hook=_encode)
+        for dotted, value in changes.items():
+            group, _, name = dotted.partition(".")
+            if group not in values or not name or name not in values[group]:
+                raise ValueError(f"{dotted}: no such setting")
+            values[group][name] = value
+        return _build(values)
 
     @classmethod
-    def from_env(cls) -> Settings:
-        """Read ``SPOTCHECK_*`` variables; a malformed value raises ValueError naming the variable."""
-        overlay = os.environ.get("SPOTCHECK_CALENDAR_OVERLAY")
-        return cls(
-            data_dir=Path(os.environ.get("SPOTCHECK_DATA_DIR") or "var"),
-            database_url=os.environ.get("SPOTCHECK_DATABASE_URL", ""),
-            host=os.environ.get("SPOTCHECK_HOST") or "127.0.0.1",
-            port=_env_int("SPOTCHECK_PORT", 8000, minimum=1),
-            public_base_url=os.environ.get("SPOTCHECK_PUBLIC_BASE_URL") or "http://127.0.0.1:8000",
-            allow_private_endpoints=_env_bool("SPOTCHECK_ALLOW_PRIVATE_ENDPOINTS", default=False),
-            max_request_bytes=_env_int("SPOTCHECK_MAX_REQUEST_BYTES", 1_048_576, minimum=1024),
-            calendar_overlay=Path(overlay) if overlay else None,
-            platform_answer_working_days=_env_int("SPOTCHECK_PLATFORM_ANSWER_WORKING_DAYS", 2, minimum=1),
-            signature_tolerance_s=_env_int("SPOTCHECK_SIGNATURE_TOLERANCE_S", 300, minimum=30),
-            run_worker=_env_bool("SPOTCHECK_RUN_WORKER", default=True),
-            worker_lease_s=_env_int("SPOTCHECK_WORKER_LEASE_S", 60, minimum=1),
-            worker_batch=_env_int("SPOTCHECK_WORKER_BATCH", 64, minimum=1),
-            worker_concurrency=_env_int("SPOTCHECK_WORKER_CONCURRENCY", 32, minimum=1),
-            retry_schedule=_env_schedule("SPOTCHECK_RETRY_SCHEDULE"),
-            retry_jitter=_env_float("SPOTCHECK_RETRY_JITTER", 0.2),
-            circuit_failures=_env_int("SPOTCHECK_CIRCUIT_FAILURES", 5, minimum=1),
-            circuit_cooldown_s=_env_float("SPOTCHECK_CIRCUIT_COOLDOWN_S", 30.0),
-            endpoint_rate_per_s=_env_float("SPOTCHECK_ENDPOINT_RATE_PER_S", 50.0),
-            http_transport=os.environ.get("SPOTCHECK_HTTP_TRANSPORT") or "aiohttp",
-            smtp_url=os.environ.get("SPOTCHECK_SMTP_URL") or None,
-            evidence_dir=Path(evidence) if (evidence := os.environ.get("SPOTCHECK_EVIDENCE_DIR")) else None,
-            max_evidence_bytes=_env_int("SPOTCHECK_MAX_EVIDENCE_BYTES", 2 * 1024**3, minimum=1024),
-            checkpoint_interval_s=_env_int("SPOTCHECK_CHECKPOINT_INTERVAL_S", 3600, minimum=0),
-            log_json=_env_bool("SPOTCHECK_LOG_JSON", default=True),
-            log_level=(os.environ.get("SPOTCHECK_LOG_LEVEL") or "INFO").upper(),
-        )
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``SPOTCHECK_*`` variables; a malformed value raises ValueError naming the variable and the reason."""
+        source = os.environ if environ is None else environ
+        values: dict[str, dict[str, Any]] = {}
+        for group, group_type in _GROUPS.items():
+            for name, variable in _env_names(group_type).items():
+                raw = source.get(variable)
+                if raw is None or raw.strip() == "":
+                    continue
+                values.setdefault(group, {})[name] = _from_text(raw.strip(), group_type, name)
+        urls = {
+            adapter: source[variable].strip()
+            for adapter in available_adapters()
+            if (variable := adapter_url_variable(adapter)) not in _OWN_VARIABLES and source.get(variable, "").strip()
+        }
+        if urls:
+            values.setdefault("delivery", {})["adapter_urls"] = urls
+        return _build(values)
+
+
+def adapter_url_variable(adapter: str) -> str:
+    """The environment variable that holds the URL configuring ``adapter`` (``smtp`` → ``SPOTCHECK_SMTP_URL``)."""
+    return f"SPOTCHECK_{adapter.replace('-', '_').upper()}_URL"
+
+
+def _env_names(group_type: type[_Group]) -> dict[str, str]:
+    hints = typing.get_type_hints(group_type, include_extras=True)
+    return {
+        name: meta.extra["env"]
+        for name in group_type.__struct_fields__
+        for meta in getattr(hints[name], "__metadata__", ())
+        if isinstance(meta, Meta) and meta.extra and "env" in meta.extra
+    }
+
+
+_GROUPS: Final[dict[str, type[_Group]]] = {
+    name: typing.get_type_hints(Settings)[name] for name in Settings.__struct_fields__
+}
+_VARIABLES: Final = {
+    f"{group}.{name}": variable
+    for group, group_type in _GROUPS.items()
+    for name, variable in _env_names(group_type).items()
+}
+"""The environment variable of each setting, by dotted name (errors name both)."""
+# The gateway's own variables are never read as an adapter's (an adapter named "database" gets no DSN).
+_OWN_VARIABLES: Final = frozenset(_VARIABLES.values())
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"0", "false", "no", "off"})
+
+
+def _from_text(raw: str, group_type: type[_Group], name: str) -> object:
+    """An environment string in the shape msgspec's lax conversion expects for the field."""
+    default = getattr(group_type(), name)
+    if isinstance(default, bool):
+        lowered = raw.lower()
+        return True if lowered in _TRUE else False if lowered in _FALSE else raw
+    if isinstance(default, tuple):
+        return [part.strip() for part in raw.split(",")]
+    return raw
+
+
+def _encode(value: object) -> object:
+    if isinstance(value, Path):
+        return str(value)
+    raise NotImplementedError
+
+
+def _decode(type_: type, value: object) -> object:
+    if type_ is Path and isinstance(value, str | os.PathLike):
+        return Path(value)
+    raise NotImplementedError
+
+
+def _build(values: Mapping[str, object]) -> Settings:
+    try:
+        return msgspec.convert(values, Settings, strict=False, dec_hook=_decode)
+    except msgspec.ValidationError as exc:
+        reason, _, where = str(exc).rpartition(" - at `")
+        where = where.rstrip("`").partition("[")[0]  # a tuple element is reported by its setting
+        if reason.startswith("`") and "`: " in reason:  # raised by a group's own check: it names the field
+            field, _, reason = reason[1:].partition("`: ")
+            where = f"{where}.{field}"
+        setting = where.removeprefix("$.")
+        variable = _VARIABLES.get(setting)
+        raise ValueError(f"{variable} ({setting}): {reason}" if variable else f"{setting}: {reason}") from None
 
 
 @lru_cache(maxsize=1)

@@ -132,10 +132,10 @@ _keys: dict[tuple[Path, str], GatewaySigningKey] = {}
 
 def signing_key_for(settings: Settings) -> GatewaySigningKey:
     """The gateway signing key for these settings, loaded once per data folder and environment value."""
-    cache_key = (settings.data_dir.resolve(), os.environ.get("SPOTCHECK_GATEWAY_SIGNING_KEY", ""))
+    cache_key = (settings.store.data_dir.resolve(), os.environ.get("SPOTCHECK_GATEWAY_SIGNING_KEY", ""))
     key = _keys.get(cache_key)
     if key is None:
-        key = _keys[cache_key] = GatewaySigningKey.load(settings.data_dir)
+        key = _keys[cache_key] = GatewaySigningKey.load(settings.store.data_dir)
     return key
 
 

@@ -199,7 +199,7 @@ class ResultsService(CaseService):
         now = utcnow()
         case.published_at = now
         if platform is not None:
-            url = self.runtime.settings.public_base_url.rstrip("/") + f"/public/results/{case.id}"
+            url = self.runtime.settings.http.public_base_url.rstrip("/") + f"/public/results/{case.id}"
             message = notices.results_published(
                 case, authority, merchant, manufacturer, platform, published_url=url, at=now
             )

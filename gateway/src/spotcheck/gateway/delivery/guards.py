@@ -53,7 +53,7 @@ class CircuitBreaker:
     @classmethod
     def from_settings(cls, settings: Settings) -> CircuitBreaker:
         """The breaker the operator configured (``SPOTCHECK_CIRCUIT_FAILURES``, ``SPOTCHECK_CIRCUIT_COOLDOWN_S``)."""
-        return cls(failures=settings.circuit_failures, cooldown_s=settings.circuit_cooldown_s)
+        return cls(failures=settings.delivery.circuit_failures, cooldown_s=settings.delivery.circuit_cooldown_s)
 
     def open_for(self, endpoint: str) -> float:
         """Seconds until ``endpoint`` may be called again; 0.0 when its circuit is closed or half-open."""
@@ -95,7 +95,7 @@ class EndpointRateLimiter:
     @classmethod
     def from_settings(cls, settings: Settings) -> EndpointRateLimiter:
         """The limit the operator configured (``SPOTCHECK_ENDPOINT_RATE_PER_S``)."""
-        return cls(settings.endpoint_rate_per_s)
+        return cls(settings.delivery.endpoint_rate_per_s)
 
     async def acquire(self, endpoint: str) -> None:
         """Wait until one more delivery to ``endpoint`` fits in its rate."""

@@ -66,7 +66,7 @@ class RetryPolicy:
     @classmethod
     def from_settings(cls, settings: Settings, *, rng: Callable[[], float] = random.random) -> RetryPolicy:
         """The policy the operator configured."""
-        return cls(settings.retry_schedule, settings.retry_jitter, rng)
+        return cls(settings.delivery.retry_schedule, settings.delivery.retry_jitter, rng)
 
     def after(self, attempts_made: int, outcome: DeliveryOutcome) -> RetryIn | GiveUp:
         """The decision after the failed attempt number ``attempts_made`` ended in ``outcome``.

@@ -26,14 +26,13 @@ from spotcheck.adapters import (
     AdapterLoadError,
     AdapterNotFoundError,
     AnnouncementSink,
-    HttpTransportName,
     UrlConfigurable,
     load_adapter,
     make_http_client,
 )
 from spotcheck.gateway.access import MasterKey
 from spotcheck.gateway.delivery.queue import ClaimedMessage
-from spotcheck.gateway.settings import Settings
+from spotcheck.gateway.settings import Settings, adapter_url_variable
 from spotcheck.gateway.store.models import OutboundMessage, Platform, PlatformKey
 from spotcheck.gateway.store.statuses import MessageStatus, RecipientKind
 from spotcheck.gateway.store.types import utcnow
@@ -45,7 +44,6 @@ __all__ = [
     "Held",
     "Routed",
     "Router",
-    "adapter_url",
     "open_adapter_config",
     "seal_adapter_config",
 ]
@@ -60,11 +58,6 @@ SECRET_FIELDS: Final = frozenset({"secret", "app_secret", "session", "password",
 
 ROUTE_TTL_S: Final = 2.0
 """How long a platform's route is reused: a key rotation or a disabling by another worker is seen within this."""
-
-_TRANSPORTS: Final[dict[str, HttpTransportName]] = {"aiohttp": "aiohttp", "httpx": "httpx"}
-
-# URL settings of the gateway itself, never read as an adapter's (an adapter named "database" gets no DSN).
-_GATEWAY_URL_SETTINGS: Final = frozenset({"database", "public_base"})
 
 
 def _context(owner: str, name: str) -> str:
@@ -118,31 +111,6 @@ class Held:
     reason: str
 
 
-def adapter_url(settings: Settings, adapter: str) -> str | None:
-    """The URL setting named after ``adapter`` (``SPOTCHECK_<NAME>_URL``, ``settings.<name>_url``), if set.
-
-    It configures adapters that offer :class:`~spotcheck.adapters.UrlConfigurable`, the mail relay of ``smtp``
-    for one (``SPOTCHECK_SMTP_URL``). The gateway's own URL settings never count as an adapter's.
-    """
-    name = adapter.replace("-", "_")
-    if name in _GATEWAY_URL_SETTINGS:
-        return None
-    value = getattr(settings, f"{name}_url", None)
-    return value if isinstance(value, str) and value else None
-
-
-def _http_transport(settings: Settings) -> HttpTransportName:
-    transport = _TRANSPORTS.get(settings.http_transport)
-    if transport is None:
-        expected = " or ".join(_TRANSPORTS)
-        raise ValueError(f"SPOTCHECK_HTTP_TRANSPORT: expected {expected}, got {settings.http_transport!r}")
-    return transport
-
-
-def _setting_name(adapter: str) -> str:
-    return f"SPOTCHECK_{adapter.replace('-', '_').upper()}_URL"
-
-
 class Router:
     """Which adapter instance, with which configuration and keys, serves a claimed message's recipient.
 
@@ -168,8 +136,10 @@ class Router:
         self._settings = settings
         self._announcements = announcement_sink
         self._clock = clock
-        self._transport = _http_transport(settings)
-        self._http = make_http_client(transport=self._transport, allow_private=settings.allow_private_endpoints)
+        self._transport = settings.delivery.http_transport
+        self._http = make_http_client(
+            transport=self._transport, allow_private=settings.delivery.allow_private_endpoints
+        )
         self._adapters: dict[tuple[Any, ...], Adapter] = {}
         self._platform_routes: dict[str, tuple[float, Adapter]] = {}
 
@@ -262,9 +232,9 @@ class Router:
         url: str | None = None
         config = dict(destination)
         if issubclass(adapter_class, UrlConfigurable):
-            url = adapter_url(self._settings, name)
+            url = self._settings.delivery.adapter_urls.get(name)
             if url is None:
-                return Held(f"{name} notices wait: {_setting_name(name)} is not configured")
+                return Held(f"{name} notices wait: {adapter_url_variable(name)} is not configured")
             try:
                 config = adapter_class.config_from_url(url, destination)
             except ValueError as exc:
@@ -282,7 +252,7 @@ class Router:
             http_client=self._http,
             http_transport=self._transport,
             signing_keys=signing_keys,
-            allow_private_targets=self._settings.allow_private_endpoints,
+            allow_private_targets=self._settings.delivery.allow_private_endpoints,
             announcement_sink=self._announcements,
         )
         try:

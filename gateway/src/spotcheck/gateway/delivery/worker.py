@@ -76,7 +76,7 @@ class DeliveryWorker:
         )
         self.recorder = OutcomeRecorder(self.writer)
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._semaphore = asyncio.Semaphore(settings.worker_concurrency)
+        self._semaphore = asyncio.Semaphore(settings.worker.concurrency)
         self._slot_freed = asyncio.Event()
 
     @property
@@ -161,13 +161,13 @@ class DeliveryWorker:
         """
         # Claim once a quarter of the slots is free rather than for every single one: a claim is a write
         # transaction, and one per delivery would cost more than the wait it saves.
-        threshold = max(1, min(self.settings.worker_batch, self.settings.worker_concurrency) // 4)
+        threshold = max(1, min(self.settings.worker.batch, self.settings.worker.concurrency) // 4)
         while True:
-            free = self.settings.worker_concurrency - len(self._in_flight)
+            free = self.settings.worker.concurrency - len(self._in_flight)
             if free < threshold and self._in_flight:
                 return True
-            limit = min(self.settings.worker_batch, free)
-            claimed = await self.queue.claim(self.worker_id, limit, lease_s=self.settings.worker_lease_s)
+            limit = min(self.settings.worker.batch, free)
+            claimed = await self.queue.claim(self.worker_id, limit, lease_s=self.settings.worker.lease_s)
             for item in claimed:
                 task = asyncio.create_task(self._deliver_one(item))
                 self._in_flight.add(task)
@@ -194,7 +194,7 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """Claim one batch of due messages and deliver them concurrently; returns how many were claimed."""
         claimed = await self.queue.claim(
-            self.worker_id, self.settings.worker_batch, lease_s=self.settings.worker_lease_s
+            self.worker_id, self.settings.worker.batch, lease_s=self.settings.worker.lease_s
         )
         if not claimed:
             return 0

@@ -109,8 +109,8 @@ class EvidenceIntegrityError(EvidenceError):
 
 
 def evidence_root(settings: Settings) -> Path:
-    """The evidence folder: ``settings.evidence_dir`` or ``<data_dir>/evidence``."""
-    return settings.evidence_dir or settings.data_dir / "evidence"
+    """The evidence folder: ``settings.store.evidence_dir`` or ``<data_dir>/evidence``."""
+    return settings.store.evidence_dir or settings.store.data_dir / "evidence"
 
 
 def file_name(sha256: str, media_type: str) -> str:
@@ -333,7 +333,7 @@ _stores: dict[tuple[Path, int], EvidenceStore] = {}
 
 def evidence_store(settings: Settings) -> EvidenceStore:
     """The evidence store these settings describe (one instance per folder and limit)."""
-    key = (evidence_root(settings), settings.max_evidence_bytes)
+    key = (evidence_root(settings), settings.store.max_evidence_bytes)
     store = _stores.get(key)
     if store is None:
         store = _stores[key] = EvidenceStore(key[0], max_bytes=key[1])

@@ -56,7 +56,7 @@ async def inbound_verifier(session: AsyncSession, runtime: Runtime, platform_id:
         ]
         if not material:
             raise ProblemError(401, "no-keys", f"platform {platform_id} has no valid inbound key")
-        webhook = Webhook([m for m in material if m], tolerance=runtime.settings.signature_tolerance_s)
+        webhook = Webhook([m for m in material if m], tolerance=runtime.settings.intake.signature_tolerance_s)
         runtime.verifier_cache[cache_key] = webhook
     ttl = min([INBOUND_KEYS_TTL_S, *((k.valid_until - now).total_seconds() for k in usable if k.valid_until)])
     if runtime.inbound_generation.get(platform_id, 0) == generation:

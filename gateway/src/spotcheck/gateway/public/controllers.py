@@ -90,7 +90,7 @@ def _problem(exc: BadQueryError) -> ProblemError:
 
 
 def _base_url(runtime: Runtime) -> str:
-    return runtime.settings.public_base_url.rstrip("/")
+    return runtime.settings.http.public_base_url.rstrip("/")
 
 
 def _result_json(result: PublicResult, base_url: str) -> dict[str, Any]:

@@ -320,7 +320,7 @@ class PlatformService(_Registrar):
             raise field_error(400, f"adapter_config.{exc.field}", exc.reason) from None
         if "url" not in config:
             return
-        allow_private = self.runtime.settings.allow_private_endpoints
+        allow_private = self.runtime.settings.delivery.allow_private_endpoints
         try:
             check_endpoint_url(str(config["url"]), allow_private=allow_private, resolve=not allow_private)
         except UnsafeEndpointError as exc:
