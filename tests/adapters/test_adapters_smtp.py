@@ -129,7 +129,7 @@ async def test_delivers_a_chinese_notice_with_the_json_attached(relay: Relay) ->
     assert text.startswith("某某电商平台：")
     assert "案件编号：SC-2023-0001" in text
     assert "发出时间：2023-11-15 06:12:20（北京时间）" in text  # 2023-11-14 22:12:20 UTC
-    assert "十五日内" in text  # the re-inspection window of seed 三(三)
+    assert "十五日内" in text  # the re-inspection window of opinion 三(三)
     [attachment] = list(mail.iter_attachments())
     assert attachment.get_content_type() == "application/json"
     assert attachment.get_filename() == f"result.notice-{message.message_id}.json"

@@ -1,4 +1,4 @@
-"""Tokens, scopes, jurisdiction (seed 二), entrustment, SSRF checks and secrets at rest."""
+"""Tokens, scopes, jurisdiction (opinion 二), entrustment, SSRF checks and secrets at rest."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ async def test_jurisdiction_follows_registration_or_platform_province(gateway: A
     zj = await gw.authority("330000", "浙江省市场监督管理局")
     js = await gw.authority("320000", "江苏省市场监督管理局")
     platform = await gw.register_platform(zj, "tmall-test")  # platform located in Zhejiang
-    # A natural person on a Zhejiang platform falls to Zhejiang (seed 二).
+    # A natural person on a Zhejiang platform falls to Zhejiang (opinion 二).
     person = await merchant(gw, zj, platform.id, kind="natural_person", shop_id="p1")
     case = await gw.post("/v1/cases", zj, {"merchant_id": person, "plan_reference": "p", "product": PRODUCT})
     assert case["jurisdiction_division"] == "330000"
@@ -124,7 +124,7 @@ async def test_jurisdiction_follows_registration_or_platform_province(gateway: A
     by_home = await gw.post("/v1/cases", js, {"merchant_id": company, "plan_reference": "p", "product": PRODUCT})
     assert by_home["jurisdiction_division"] == "320000"
     assert "登记" in by_home["jurisdiction_basis"]
-    # ...and Zhejiang, the platform's province, may also sample it (seed 二: 也可以根据需要).
+    # ...and Zhejiang, the platform's province, may also sample it (opinion 二: 也可以根据需要).
     by_platform = await gw.post("/v1/cases", zj, {"merchant_id": company, "plan_reference": "p", "product": PRODUCT})
     assert by_platform["jurisdiction_division"] == "330000"
     assert "platform province" in by_platform["jurisdiction_basis"]

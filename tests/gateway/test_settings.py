@@ -47,7 +47,7 @@ def test_values_are_read_from_the_environment_and_converted() -> None:
             "SPOTCHECK_ALLOW_PRIVATE_ENDPOINTS": "yes",
             "SPOTCHECK_RETRY_SCHEDULE": "1, 2.5,10",
             "SPOTCHECK_HTTP_TRANSPORT": "httpx",
-            "SPOTCHECK_LOG_LEVEL": "DEBUG",
+            "SPOTCHECK_LOG_LEVEL": "debug",
             "SPOTCHECK_PORT": "",  # empty means unset
         }
     )
@@ -75,6 +75,7 @@ def test_values_are_read_from_the_environment_and_converted() -> None:
         ("SPOTCHECK_ENDPOINT_RATE_PER_S", "0", "> 0"),
         ("SPOTCHECK_ENDPOINT_RATE_PER_S", "inf", "finite"),
         ("SPOTCHECK_SIGNATURE_TOLERANCE_S", "5", ">= 30"),
+        ("SPOTCHECK_MAX_REQUEST_BYTES", "100", ">= 1024"),
         ("SPOTCHECK_PUBLIC_BASE_URL", "ftp://x", "matching regex"),
         ("SPOTCHECK_LOG_LEVEL", "LOUD", "Invalid enum value"),
     ],

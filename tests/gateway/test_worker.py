@@ -369,7 +369,8 @@ async def test_two_workers_on_postgres_never_hold_the_same_delivery(gateway: Any
     platform_id = await gateway.receiver_platform(receiver)
     ids = await gateway.enqueue_raw(platform_id, 120)
     receiver.latency_s = 0.05
-    settings = _worker_settings(gateway, {"worker.batch": 10, "worker.concurrency": 10})
+    # A lease far longer than any delivery: a lapse on a loaded machine would be a legitimate second claim.
+    settings = _worker_settings(gateway, {"worker.batch": 10, "worker.concurrency": 10, "worker.lease_s": 120})
     runtimes = [Runtime(settings), Runtime(settings)]
     workers = [delivery_worker(rt, worker_id=f"w{i}") for i, rt in enumerate(runtimes)]
     stop = asyncio.Event()

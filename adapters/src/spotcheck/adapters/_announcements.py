@@ -22,7 +22,7 @@ class Announcement(msgspec.Struct, frozen=True, kw_only=True):
         body: the notice's exact JSON body, published alongside the text.
         authority: the issuing regulator.
         recipient_name: whom the notice is addressed to.
-        published_at: Unix seconds of publication; the seed's 15-day re-inspection window can run from it.
+        published_at: Unix seconds of publication; the opinion's 15-day re-inspection window can run from it.
     """
 
     message_id: str

@@ -1,7 +1,7 @@
 """Human-readable Chinese renderings of a notice, for e-mail and public announcements.
 
 The machine-readable body travels unchanged beside the text (as an attachment or stored with the announcement);
-the text only says what the message is, which case it concerns, and the duties the seed ties to it.
+the text only says what the message is, which case it concerns, and the duties the opinion ties to it.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ _TITLES: Final = {
     "takedown.order": "删除、屏蔽、断开链接",
 }
 
-# The duty the seed (工商消字〔2015〕189号) attaches to each notice, restated for readers without an integration.
+# The duty the opinion (工商消字〔2015〕189号) attaches to each notice, restated for readers without an integration.
 _DUTIES: Final = {
     "sampling.notice": "请依法履行接受备份样品退货的义务。",
     "result.notice": (
@@ -108,7 +108,7 @@ def announcement_title(message: OutgoingMessage) -> str:
 
 
 def announcement_text(message: OutgoingMessage, *, reason: str) -> str:
-    """The text of the public announcement (seed 三(二): notice by the regulator's official website)."""
+    """The text of the public announcement (opinion 三(二): notice by the regulator's official website)."""
     authority = message.authority or DEFAULT_AUTHORITY
     addressee = message.recipient_name or "相关经营者"
     lines = [

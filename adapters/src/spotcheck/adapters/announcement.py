@@ -1,6 +1,6 @@
 """Publishes a notice on the regulator's public announcement feed when its addressee cannot be reached.
 
-Seed 三(二): where a merchant cannot be notified (unknown address and the like), the regulator may notify by
+Opinion 三(二): where a merchant cannot be notified (unknown address and the like), the regulator may notify by
 announcement on its official website; the re-inspection window (三(三)) then runs from the announcement.
 """
 

@@ -315,7 +315,7 @@ async def _run_case(call: Callable[..., Any], api: httpx.AsyncClient, timeline: 
                 "production_date": "2026-09-01",
             },
         },
-        "opened the case (jurisdiction: 330000, seed 二: province of registration)",
+        "opened the case (jurisdiction: 330000, opinion 二: province of registration)",
     )
     cid = case["id"]
     evidence = {

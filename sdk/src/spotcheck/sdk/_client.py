@@ -393,7 +393,7 @@ class _GatewayCore(Generic[_R]):
     ) -> _R:
         """Declare that the merchant's identity cannot be provided (``merchant.identity`` with ``unable``).
 
-        Under 五(一) of the seed the platform then bears the consumers' compensation liability.
+        Under 五(一) of the opinion the platform then bears the consumers' compensation liability.
 
         Args:
             case_id: the case of the identity request.

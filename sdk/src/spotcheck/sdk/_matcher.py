@@ -1,4 +1,4 @@
-"""Find the listings a delisting order (停止销售名单, seed 四(二)) reaches: same trademark, same spec/model.
+"""Find the listings a delisting order (停止销售名单, opinion 四(二)) reaches: same trademark, same spec/model.
 
 A regulator names one trademark and one spec/model; every merchant on the platform must stop selling "the same
 trademark's same spec/model". Merchants spell both freely, so :class:`ListingMatcher` compares normalised forms,

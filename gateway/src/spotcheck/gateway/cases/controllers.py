@@ -36,7 +36,7 @@ from spotcheck.gateway.cases.schemas import (
     TransferBody,
 )
 from spotcheck.gateway.delivery.schemas import MessageView
-from spotcheck.gateway.store.models import CaseEvent, OutboundMessage
+from spotcheck.gateway.store.models import CaseEvent
 from spotcheck.gateway.web.deps import CurrentPrincipal, RuntimeDep, Session, provide_principal, provide_runtime
 
 __all__ = ["CaseController"]
@@ -81,24 +81,6 @@ def _event_view(row: CaseEvent) -> dict[str, Any]:
         "detail": row.detail,
         "at": row.at,
     }
-
-
-def _message_view(row: OutboundMessage) -> MessageView:
-    return MessageView(
-        id=row.id,
-        message_type=row.message_type,
-        recipient_kind=row.recipient_kind,
-        recipient_id=row.recipient_id,
-        recipient_name=row.recipient_name,
-        adapter=row.adapter,
-        status=row.status,
-        attempt_count=row.attempt_count,
-        created_at=row.created_at,
-        delivered_at=row.delivered_at,
-        acknowledged_at=row.acknowledged_at,
-        answered_at=row.answered_at,
-        respond_by=row.respond_by,
-    )
 
 
 class CaseController(Controller):
@@ -150,7 +132,7 @@ class CaseController(Controller):
     @get("/{case_id:str}/messages", summary="Notices sent on the case and their delivery")
     async def messages(self, case_id: FromPath[str], queries_service: Queries) -> list[MessageView]:
         """Who was told what, when, and whether it arrived."""
-        return [_message_view(r) for r in await queries_service.messages(case_id)]
+        return [MessageView.of(r) for r in await queries_service.messages(case_id)]
 
     @post("/{case_id:str}/purchase", summary="Record the purchase of sample and backup sample (三(一))")
     async def purchase(

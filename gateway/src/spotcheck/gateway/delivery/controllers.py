@@ -16,7 +16,6 @@ from spotcheck.gateway.delivery.service import (
     redeliver,
     replay_dead_letters,
 )
-from spotcheck.gateway.store.models import OutboundMessage
 from spotcheck.gateway.web.deps import (
     CurrentPrincipal,
     RuntimeDep,
@@ -25,24 +24,6 @@ from spotcheck.gateway.web.deps import (
     provide_runtime,
 )
 from spotcheck.gateway.web.problems import ProblemError, field_error
-
-
-def _message_view(row: OutboundMessage) -> MessageView:
-    return MessageView(
-        id=row.id,
-        message_type=row.message_type,
-        recipient_kind=row.recipient_kind,
-        recipient_id=row.recipient_id,
-        recipient_name=row.recipient_name,
-        adapter=row.adapter,
-        status=row.status,
-        attempt_count=row.attempt_count,
-        created_at=row.created_at,
-        delivered_at=row.delivered_at,
-        acknowledged_at=row.acknowledged_at,
-        answered_at=row.answered_at,
-        respond_by=row.respond_by,
-    )
 
 
 class DeliveryController(Controller):
@@ -72,7 +53,7 @@ class DeliveryController(Controller):
         rows = await list_deliveries(
             session, status=status, platform_id=platform_id, since=since, until=until, limit=max(1, min(limit, 1000))
         )
-        return [_message_view(r) for r in rows]
+        return [MessageView.of(r) for r in rows]
 
     @get("/{message_id:str}", summary="One delivery with every attempt")
     async def detail(self, message_id: FromPath[str], session: Session, principal: CurrentPrincipal) -> dict[str, Any]:
@@ -83,7 +64,7 @@ class DeliveryController(Controller):
             raise ProblemError(404, "not-found", f"no such message: {message_id}")
         row, attempts = found
         return {
-            "message": _message_view(row),
+            "message": MessageView.of(row),
             "last_error": row.last_error,
             "attempts": [
                 {
@@ -111,7 +92,7 @@ class DeliveryController(Controller):
         )
         if row is None:
             raise ProblemError(404, "not-found", f"no such message: {message_id}")
-        return _message_view(row)
+        return MessageView.of(row)
 
     @post("/replay", summary="Replay the dead letters of a platform or a time range", status_code=202)
     async def replay(

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import msgspec
 
+from spotcheck.gateway.store.models import OutboundMessage
 from spotcheck.gateway.web.bodies import RequestBody
 from spotcheck.schemas import (
     Identifier,
@@ -43,3 +44,22 @@ class MessageView(msgspec.Struct, kw_only=True):
     acknowledged_at: datetime | None
     answered_at: datetime | None
     respond_by: datetime | None
+
+    @classmethod
+    def of(cls, row: OutboundMessage) -> MessageView:
+        """The view of a stored outbound message."""
+        return cls(
+            id=row.id,
+            message_type=row.message_type,
+            recipient_kind=row.recipient_kind,
+            recipient_id=row.recipient_id,
+            recipient_name=row.recipient_name,
+            adapter=row.adapter,
+            status=row.status,
+            attempt_count=row.attempt_count,
+            created_at=row.created_at,
+            delivered_at=row.delivered_at,
+            acknowledged_at=row.acknowledged_at,
+            answered_at=row.answered_at,
+            respond_by=row.respond_by,
+        )

@@ -1,7 +1,9 @@
 """Operator actions on deliveries: list them with their attempts, redeliver one, replay dead letters.
 
-A message about a case is the business of that case's authorities only: given the regulator asking, these
-functions refuse the others (403). The actions own their transaction: they commit, then wake the worker.
+A message about a case is the business of that case's authorities only: given the regulator asking, listing,
+inspecting and redelivering refuse the others (403). Replaying dead letters is a gateway operator's action (an
+admin token), by platform or time range, across jurisdictions, as the authorization matrix documents. The
+actions own their transaction: they commit, then wake the worker.
 
 What other capabilities use of delivery is here too, so they depend on this module alone: :func:`enqueue` and
 :class:`Recipient` (writing notices into the outbox) and :func:`seal_adapter_config` (sealing a platform's

@@ -1,7 +1,7 @@
 """evidence files, signed audit checkpoints, public announcements
 
-Evidence of purchase, unpacking and sealing (seed 三(一)), signed checkpoints of the audit hash chain, and
-announcements to unreachable parties (seed 三(二)). Plain tables and indexes: runs on SQLite and PostgreSQL.
+Evidence of purchase, unpacking and sealing (opinion 三(一)), signed checkpoints of the audit hash chain, and
+announcements to unreachable parties (opinion 三(二)). Plain tables and indexes: runs on SQLite and PostgreSQL.
 
 Revision ID: 0002
 Revises: 0001
