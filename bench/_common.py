@@ -335,7 +335,6 @@ def gateway_env(data_dir: Path, database_url: str, **extra: str) -> dict[str, st
         "SPOTCHECK_DATABASE_URL": database_url,
         "SPOTCHECK_ALLOW_PRIVATE_ENDPOINTS": "true",
         "SPOTCHECK_LOG_LEVEL": "WARNING",
-        "SPOTCHECK_CHECKPOINT_INTERVAL_S": "0",
         **extra,
     }
 
@@ -377,7 +376,6 @@ def bench_settings(data_dir: Path, database_url: str = "", changes: dict[str, An
             "delivery.allow_private_endpoints": True,
             "worker.run": False,
             "log.level": "WARNING",
-            "audit.checkpoint_interval_s": 0,
         }
     )
     return base.with_changes(changes) if changes else base

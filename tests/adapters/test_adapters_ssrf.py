@@ -153,3 +153,28 @@ def test_refusal_never_repeats_credentials() -> None:
     with pytest.raises(UnsafeEndpointError) as error:
         check_endpoint_url(f"https://admin:hunter2@{PUBLIC_IP}/")
     assert "hunter2" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9000/hook", f"http://{PUBLIC_IP}/hook", "https://127.0.0.1:9000/hook", "https://[::1]/"]
+)
+def test_refusals_the_development_switch_lifts_name_it(url: str) -> None:
+    """A developer registering a local test endpoint learns which setting allows it, from the refusal alone."""
+    with pytest.raises(UnsafeEndpointError, match=r"SPOTCHECK_ALLOW_PRIVATE_ENDPOINTS=true"):
+        check_endpoint_url(url, resolve=False)
+    check_endpoint_url(url, allow_private=True)  # and that setting does allow it
+
+
+def test_a_host_resolving_to_loopback_names_the_development_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    def loopback(*args: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 443))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", loopback)
+    with pytest.raises(UnsafeEndpointError, match=r"loopback address \(127\.0\.0\.1\).*SPOTCHECK_ALLOW_PRIVATE"):
+        check_endpoint_url("https://localhost/hook")
+
+
+def test_refusals_the_switch_does_not_lift_do_not_mention_it() -> None:
+    with pytest.raises(UnsafeEndpointError) as refused:
+        check_endpoint_url(f"https://user:pass@{PUBLIC_IP}/hook")
+    assert "SPOTCHECK_ALLOW_PRIVATE_ENDPOINTS" not in str(refused.value)

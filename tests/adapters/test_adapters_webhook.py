@@ -391,6 +391,8 @@ async def test_a_lent_unguarded_client_gets_the_resolving_pre_check(
     assert outcome.status == "gone"
     assert outcome.error == (
         "endpoint refused by the SSRF guard: host 'internal.example' resolves to a private address (10.1.2.3)"
+        " (a local test endpoint is allowed when the gateway runs with SPOTCHECK_ALLOW_PRIVATE_ENDPOINTS=true;"
+        " development only)"
     )
     assert lookups == ["internal.example"]
 

@@ -36,3 +36,6 @@ async def test_demo_runs_a_failing_case_to_delisting_and_takedown(tmp_path: Path
     assert "matcher found ['L-1001', 'L-2002', 'L-3003']" in output
     assert "via announcement" in output  # the manufacturer without contact was notified by public announcement
     assert "is closed" in output
+    # The demo starts from an approved plan and a random draw revealed with a second officer's beacon (一公开).
+    assert "approved by a supervisor" in output
+    assert "revealed with a second officer's beacon" in output

@@ -16,11 +16,12 @@ from spotcheck.gateway.scheduler import (
     JobReport,
     PeriodicJob,
     Scheduler,
-    audit_checkpoint_job,
+    log_sequencer_job,
     maintenance_scheduler,
 )
 from spotcheck.gateway.settings import Settings
 from spotcheck.gateway.store.models import AuditRecord
+from spotcheck.gateway.store.models_log import SignedTreeHead
 
 
 class FakeClock:
@@ -94,19 +95,19 @@ async def test_on_postgres_one_process_runs_a_round_while_the_others_skip_it(run
     assert await second.run_due() == ["sweep"]
 
 
-async def test_the_maintenance_jobs_sweep_deadlines_and_sign_a_checkpoint_once_due(runtime: Runtime) -> None:
+async def test_the_maintenance_jobs_sweep_deadlines_and_integrate_the_log(runtime: Runtime) -> None:
     async with runtime.sessions() as session, session.begin():
         await append_audit(session, actor="test", action="case.created", subject="SC-1", detail={})
         await append_audit(session, actor="test", action="case.updated", subject="SC-1", detail={})
-    scheduler = maintenance_scheduler(runtime, actor="worker:w1")
-    assert await scheduler.run_due() == ["deadline sweep", "audit checkpoint signed"]
+    scheduler = maintenance_scheduler(runtime)
+    assert await scheduler.run_due() == ["deadline sweep", "log checkpoint signed"]
     async with runtime.sessions() as session:
-        signed = (
-            await session.execute(select(AuditRecord.actor).where(AuditRecord.action == "audit.checkpoint"))
-        ).all()
-    assert signed == [("worker:w1",)]
-    job = audit_checkpoint_job(runtime.settings, actor="worker:w1")
+        sizes = (await session.scalars(select(SignedTreeHead.tree_size))).all()
+        unsequenced: Any = await session.scalar(
+            select(func.count()).select_from(AuditRecord).where(AuditRecord.leaf_index.is_(None))
+        )
+    assert sizes == [2]
+    assert unsequenced == 0
+    job = log_sequencer_job(runtime.settings)
     async with runtime.sessions() as session, session.begin():
-        assert await job.run(session) is None  # not due again within the interval
-        count: Any = await session.scalar(select(func.count()).select_from(AuditRecord))
-    assert count == 3
+        assert await job.run(session) is None  # nothing new: no checkpoint

@@ -294,7 +294,6 @@ async def _open_gateway(
                 "worker.run": False,
                 "log.level": "ERROR",
                 "http.public_base_url": "https://spotcheck.example.gov.cn",
-                "audit.checkpoint_interval_s": 0,
             }
         )
         .with_changes(changes or {})

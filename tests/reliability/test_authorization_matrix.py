@@ -72,6 +72,8 @@ class Policy:
             unreachable), ``elsewhere`` (the platform sits in another province).
         body: the JSON body, built per call (``n`` makes it unique).
         finding: why the gateway is known to answer otherwise (the test is a strict xfail until fixed).
+        plan: what a plan endpoint acts on: ``draft`` or ``approved`` (a plan of Zhejiang), ``draw`` (a committed
+            draw of one); allowed cells get a fresh one.
     """
 
     scope: str
@@ -80,6 +82,7 @@ class Policy:
     flavour: str = "platform"
     body: Callable[[int], dict[str, Any]] | None = None
     finding: str | None = None
+    plan: str | None = None
 
 
 def _purchase(n: int) -> dict[str, Any]:
@@ -132,6 +135,30 @@ def _records(n: int) -> dict[str, Any]:
     return {"order_nos": [f"T{n}"], "records_from": (NOW - timedelta(days=30)).isoformat(), "records_until": AT}
 
 
+def _plan(n: int) -> dict[str, Any]:
+    content = {
+        "product_range": "儿童服装",
+        "varieties": ["儿童外套"],
+        "quantities": "每批次2件",
+        "test_basis": ["GB 31701-2015"],
+        "test_items": ["甲醛含量"],
+        "judgement_principles": "逐项判定",
+        "testing_institution": "浙江省质检院",
+        "schedule_from": "2026-10-01",
+        "schedule_until": "2026-12-31",
+        "budget_fen": 100000,
+    }
+    buyers = [{"name": "张三", "kind": "officer", "accounts": [{"platform_id": "zj-mall", "user_name": f"b{n}"}]}]
+    return {"title": f"抽检方案{n}", "content": content, "buyers": buyers, "addresses": [{"address": "杭州"}]}
+
+
+def _directory_csv(n: int) -> str:
+    header = "platform_id,shop_id,shop_name,kind,legal_name,uscc,division_code,categories\r\n"
+    return header + f"zj-mall,dir-{n},店{n},registered_entity,杭州某某有限公司,,330106,童装\r\n"
+
+
+PLAN = "/v1/plans/{plan_id}"
+DRAW = {"scope": {"platforms": ["zj-mall"]}, "count": 1}
 CASE = "/v1/cases/{case_id}"
 POLICIES: dict[str, Policy] = {
     "GET /v1/authorities": Policy("read"),
@@ -236,6 +263,26 @@ POLICIES: dict[str, Policy] = {
     ),
     "POST /v1/deliveries/replay": Policy("admin", body=lambda n: {"platform_id": "zj-mall"}),
     "POST /v1/audit/checkpoints": Policy("admin"),
+    "GET /v1/plans": Policy("read"),
+    "POST /v1/plans": Policy("write", body=_plan),
+    f"GET {PLAN}": Policy("read", bound=True, plan="draft"),
+    # Nobody in the matrix holds `supervise` (a scope of its own, never implied by admin): every cell is refused.
+    f"POST {PLAN}/approve": Policy("supervise", bound=True, plan="draft"),
+    f"POST {PLAN}/start": Policy("write", bound=True, plan="approved"),
+    f"POST {PLAN}/complete": Policy("write", bound=True, plan="approved"),
+    f"GET {PLAN}/expenses": Policy("read", bound=True, plan="approved"),
+    f"GET {PLAN}/expenses.csv": Policy("read", bound=True, plan="approved"),
+    f"GET {PLAN}/expenses.xlsx": Policy("read", bound=True, plan="approved"),
+    f"POST {PLAN}/draws": Policy("write", bound=True, plan="approved", body=lambda n: DRAW),
+    f"GET {PLAN}/draws": Policy("read", bound=True, plan="approved"),
+    "GET /v1/draws/{draw_id}": Policy("read", bound=True, plan="draw"),
+    "POST /v1/draws/{draw_id}/reveal": Policy("write", bound=True, plan="draw", body=lambda n: {"beacon": f"b{n}"}),
+    # The CSV names Zhejiang divisions: another province's import is refused as outside its area.
+    "POST /v1/directory/merchants/import": Policy("write", bound=True),
+    "GET /v1/directory/inspectors": Policy("read"),
+    "POST /v1/directory/inspectors": Policy(
+        "write", body=lambda n: {"name": f"检查员{n}", "kind": "officer", "organisation": "浙江省局"}
+    ),
 }
 
 
@@ -272,6 +319,9 @@ class World:
     tokens: dict[tuple[str, str], str | None]
     agent_id: str
     numbers: Any = field(default_factory=lambda: itertools.count(1))
+    # Plans and draws are made by a Zhejiang officer outside the matrix (the committing token may not reveal).
+    author: str = ""
+    supervisor: str = ""
 
     @property
     def zj(self) -> str:
@@ -335,6 +385,8 @@ class World:
 
     async def target(self, policy: Policy, operation: Any) -> Prepared:
         """What one cell acts on: a case in the policy's state (if it names one) and the operation's path values."""
+        if policy.plan is not None:
+            return Prepared(case_id="", merchant_id="", state="", path=await self.plan_target(policy.plan))
         if policy.state is None:
             return Prepared(case_id="", merchant_id="", state="", path={"platform_id": "zj-mall"})
         prepared = await self.case_in(policy.state, policy.flavour)
@@ -359,6 +411,17 @@ class World:
             prepared.path["sha256"] = uploaded.json()["sha256"]
         return prepared
 
+    async def plan_target(self, kind: str) -> dict[str, str]:
+        """A fresh Zhejiang plan (draft or approved) or a committed draw of one, as path values."""
+        plan = await self.gw.post("/v1/plans", self.author, _plan(next(self.numbers)))
+        if kind == "draft":
+            return {"plan_id": plan["id"]}
+        await self.gw.post(f"/v1/plans/{plan['id']}/approve", self.supervisor)
+        if kind == "approved":
+            return {"plan_id": plan["id"]}
+        draw = await self.gw.post(f"/v1/plans/{plan['id']}/draws", self.author, DRAW)
+        return {"plan_id": plan["id"], "draw_id": draw["id"]}
+
     async def call(self, operation: Any, policy: Policy, target: Prepared, token: str | None) -> Any:
         """Send one cell's request."""
         path = operation.path.format(**{k: v for k, v in target.path.items() if "{" + k + "}" in operation.path})
@@ -373,6 +436,9 @@ class World:
             )
         if operation.method == "get":
             return await self.gw.client.get(path, headers=headers)
+        if operation.key == "POST /v1/directory/merchants/import":
+            csv_headers = {**headers, "content-type": "text/csv"}
+            return await self.gw.client.post(path, content=_directory_csv(n).encode(), headers=csv_headers)
         body = policy.body(n) if policy.body else {}
         if operation.key == "POST /v1/entrustments":
             body["agent_authority_id"] = self.agent_id
@@ -417,6 +483,14 @@ async def world(module_gateway: Any) -> AsyncIterator[World]:
     world.agent_id = next(a["id"] for a in agents if a["division_code"] == "330100")
     await gw.register_platform(world.zj, "zj-mall", province="330000")
     await gw.register_platform(world.zj, "bj-mall", province="110000")
+    world.author = await gw.authority("330000", scopes=("read", "write"))
+    world.supervisor = await gw.authority("330000", scopes=("read", "supervise"))
+    imported = await gw.client.post(
+        "/v1/directory/merchants/import",
+        content=_directory_csv(0).encode(),
+        headers={**gw.auth(world.author), "content-type": "text/csv"},
+    )
+    assert imported.status_code == 201, imported.text
     yield world
 
 
@@ -444,7 +518,7 @@ async def test_authorization_matrix(
         cell = f"{scope} / {jurisdiction}"
         expected[cell] = expected_status(policy, scope, jurisdiction, operation.success_status)
         # An allowed lifecycle action changes its case: give it a fresh one, so that each really runs.
-        fresh = policy.state is not None and operation.method == "post" and 200 <= expected[cell] < 300
+        fresh = (policy.state or policy.plan) is not None and operation.method == "post" and 200 <= expected[cell] < 300
         target = await world.target(policy, operation) if fresh else shared
         response = await world.call(operation, policy, target, world.tokens[(scope, jurisdiction)])
         observed[cell] = response.status_code

@@ -228,7 +228,6 @@ async def test_replies_and_notices_survive_a_postgres_crash(
             "delivery.retry_schedule": (0.1, 0.2, 0.3, *[0.5] * 30),
             "delivery.retry_jitter": 0.0,
             "delivery.circuit_failures": 1000,
-            "audit.checkpoint_interval_s": 0,
             "log.level": "CRITICAL",
         }
     )

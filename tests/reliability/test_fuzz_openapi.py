@@ -474,7 +474,6 @@ def fuzz_target(
                 "delivery.allow_private_endpoints": True,
                 "worker.run": False,
                 "log.level": "CRITICAL",
-                "audit.checkpoint_interval_s": 0,
             }
         )
         token = asyncio.run(_admin_token(settings))

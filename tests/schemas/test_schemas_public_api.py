@@ -22,7 +22,7 @@ EXPECTED = {
     "MerchantRef", "OrderRef", "PlatformRef", "ProductRef", "TransactionRecord", "NoticeData", "ReplyData",
     "Conclusion", "RecordsNeeded", "ReportedMeasure", "TakedownMeasure",
     # unions and digests
-    "Message", "Notice", "Reply", "chunk_digest", "set_digest",
+    "Message", "Notice", "Reply", "canonical_digest", "canonical_json", "chunk_digest", "set_digest",
     # messages and their data
     *(name for cls in MESSAGE_TYPES.values() for name in (cls.__name__, f"{cls.__name__}Data")),
 }  # fmt: skip

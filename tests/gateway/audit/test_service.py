@@ -1,85 +1,104 @@
-"""The audit service without HTTP: records appended through its surface, checkpoints signed on demand and listed."""
+"""The audit service without HTTP: appends that take no lock, checkpoints signed on demand, message leaves."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 
 from spotcheck.gateway.access import Principal
 from spotcheck.gateway.audit.chain import verify_chain
-from spotcheck.gateway.audit.service import (
-    AuditEntry,
-    AuditService,
-    append_audit,
-    append_audit_many,
-    checkpoint_document,
-)
+from spotcheck.gateway.audit.leaves import event_leaf_data, message_detail, record_leaf_data
+from spotcheck.gateway.audit.service import AuditService, append_audit_many, message_entry, message_leaf_hash
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.models import AuditRecord
-from spotcheck.gateway.store.models_public import Checkpoint
 from spotcheck.gateway.web.problems import ProblemError
-from spotcheck.sdk import verify_checkpoint
+from spotcheck.sdk import leaf_for_message, leaf_hash, verify_log_checkpoint
 
 pytestmark = pytest.mark.postgres
 
 Regulator = Callable[..., Awaitable[Principal]]
 
 
-async def append(runtime: Runtime, count: int) -> None:
+def test_a_message_leaf_is_exactly_the_sdks() -> None:
+    body = b'{"type":"sampling.notice"}'
+    detail = message_detail("out", "msg_1", 1767225600, body)
+    assert record_leaf_data(datetime.now(UTC), "x", "log.message", "msg_1", detail) == leaf_for_message(
+        "out", "msg_1", "1767225600", body
+    )
+    assert (
+        message_leaf_hash("in", "msg_1", "1767225600", body)
+        == leaf_hash(leaf_for_message("in", "msg_1", 1767225600, body)).hex()
+    )
+    with pytest.raises(ValueError, match="webhook_id"):
+        message_entry("in", "bad\nid", 1, body, actor="x")
+
+
+def test_an_event_leaf_is_versioned_canonical_json() -> None:
+    at = datetime(2026, 3, 2, 8, 15, 0, 123456, tzinfo=UTC)
+    data = event_leaf_data(at, "regulator:1", "case.create", "case_1", {"b": 1, "a": "甲"})
+    assert data == (
+        b'spotcheck-event/v1\n{"action":"case.create","actor":"regulator:1","at":"2026-03-02T08:15:00.123456Z",'
+        b'"detail":{"a":"\xe7\x94\xb2","b":1},"subject":"case_1"}\n'
+    )
+
+
+async def test_appending_reads_nothing_and_the_sequencer_places_records_in_insertion_order(
+    runtime: Runtime, append: Any, sequence: Any
+) -> None:
+    statements: list[str] = []
     async with runtime.sessions() as session, session.begin():
-        await append_audit(session, actor="test", action="case.created", subject="case_1", detail={"n": 0})
-        await append_audit_many(
-            session, [AuditEntry("test", "case.changed", "case_1", {"n": n}) for n in range(1, count)]
-        )
+        connection = await session.connection()
+        from sqlalchemy import event
+
+        def log(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(statement)
+
+        event.listen(connection.sync_connection, "before_cursor_execute", log)
+        hashes = await append_audit_many(session, [message_entry("out", "msg_1", 1, b"{}", actor="t")])
+        event.remove(connection.sync_connection, "before_cursor_execute", log)
+    assert [s.split()[0] for s in statements] == ["INSERT"]  # no advisory lock, no read of a head
+    assert hashes == [message_leaf_hash("out", "msg_1", 1, b"{}")]
+    await append(runtime.sessions, 4)
+    signed = await sequence(runtime.sessions, runtime.settings)
+    async with runtime.sessions() as session:
+        placed = (
+            await session.execute(select(AuditRecord.seq, AuditRecord.leaf_index).order_by(AuditRecord.seq))
+        ).all()
+        assert await verify_chain(session) == (5, None)
+    assert [index for _, index in placed] == [0, 1, 2, 3, 4]
+    assert [s.tree_size for s in signed] == [5]
 
 
-async def test_checkpoints_are_signed_committed_audited_and_listed_newest_first(
-    runtime: Runtime, regulator: Regulator
+async def test_a_checkpoint_on_demand_needs_admin_and_refuses_a_broken_tree(
+    runtime: Runtime, regulator: Regulator, append: Any
 ) -> None:
     admin = await regulator("330000")
-    await append(runtime, 3)
-    async with runtime.sessions() as session:
-        service = AuditService(session, runtime.settings)
-        first = await service.sign_checkpoint(admin)
-    await append(runtime, 2)
-    async with runtime.sessions() as session:
-        second = await AuditService(session, runtime.settings).sign_checkpoint(admin)
-
-    assert (first.seq, first.record_count) == (3, 3)
-    assert (second.seq, second.record_count) == (6, 6)  # the first checkpoint's own record is in the chain
-    async with runtime.sessions() as session:
-        service = AuditService(session, runtime.settings)
-        listed = await service.recent_checkpoints(10)
-        newest = await service.recent_checkpoints(1)
-        audited = (await session.scalars(select(AuditRecord).where(AuditRecord.action == "audit.checkpoint"))).all()
-        checked, broken = await verify_chain(session)
-    assert [c.id for c in listed] == [second.id, first.id]
-    assert [c.id for c in newest] == [second.id]
-    assert [r.actor for r in audited] == [admin.actor, admin.actor]
-    assert (checked, broken) == (7, None)
-    assert all(verify_checkpoint(checkpoint_document(c), service.signing_key.public_key) for c in listed)
-
-
-async def test_a_checkpoint_needs_the_admin_scope(runtime: Runtime, regulator: Regulator) -> None:
     writer = await regulator("330000", scopes=("read", "write"))
-    await append(runtime, 1)
     async with runtime.sessions() as session:
         with pytest.raises(ProblemError) as refused:
             await AuditService(session, runtime.settings).sign_checkpoint(writer)
     assert (refused.value.status_code, refused.value.code) == (403, "insufficient-scope")
 
+    await append(runtime.sessions, 3)
+    async with runtime.sessions() as session:
+        service = AuditService(session, runtime.settings)
+        head = await service.sign_checkpoint(admin)
+        again = await service.sign_checkpoint(admin)  # nothing new: the same checkpoint
+    assert head.tree_size >= 3
+    assert again.tree_size == head.tree_size
+    from spotcheck.gateway.audit.sequencer import LogSigner
 
-async def test_a_broken_chain_answers_409_and_nothing_is_signed(runtime: Runtime, regulator: Regulator) -> None:
-    admin = await regulator("330000")
-    await append(runtime, 3)
+    signer = LogSigner.for_settings(runtime.settings)
+    assert verify_log_checkpoint(head.note, signer.verifier_key).size == head.tree_size
+
     async with runtime.sessions() as session, session.begin():
-        await session.execute(text("UPDATE audit_records SET actor = 'intruder' WHERE seq = 2"))
+        await session.execute(text("UPDATE log_nodes SET hash = :h"), {"h": b"\0" * 32})  # the edge too
+    await append(runtime.sessions, 1, start=3)
     async with runtime.sessions() as session:
-        with pytest.raises(ProblemError) as refused:
+        with pytest.raises(ProblemError) as broken:
             await AuditService(session, runtime.settings).sign_checkpoint(admin)
-    assert (refused.value.status_code, refused.value.code) == (409, "audit-chain-broken")
-    assert "seq 2" in refused.value.detail
-    async with runtime.sessions() as session:
-        assert (await session.scalars(select(Checkpoint))).all() == []
+    assert (broken.value.status_code, broken.value.code) == (409, "audit-log-broken")

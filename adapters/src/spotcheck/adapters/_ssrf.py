@@ -30,6 +30,11 @@ _NAT64_PREFIX: Final = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the las
 # Digits, hex digits, 'x' and dots only: the alphabet of the legacy numeric IPv4 forms inet_aton accepts.
 _NUMERIC_HOST: Final = re.compile(r"[0-9a-fx.]+")
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+# Every refusal that ``allow_private`` lifts names the switch: a developer's local test endpoint is refused first.
+_DEVELOPMENT_HINT: Final = (
+    " (a local test endpoint is allowed when the gateway runs with SPOTCHECK_ALLOW_PRIVATE_ENDPOINTS=true;"
+    " development only)"
+)
 
 
 class _Target(NamedTuple):
@@ -78,7 +83,7 @@ def _parse(url: str, *, allow_private: bool) -> _Target:
     if scheme not in _DEFAULT_PORTS:
         raise UnsafeEndpointError("only https:// endpoints are allowed")
     if scheme == "http" and not allow_private:
-        raise UnsafeEndpointError("plain http:// is refused: endpoints must use https://")
+        raise UnsafeEndpointError("plain http:// is refused: endpoints must use https://" + _DEVELOPMENT_HINT)
     if "@" in parts.netloc:
         raise UnsafeEndpointError("the URL must not carry credentials (user:password@host)")
     host = parts.hostname
@@ -108,7 +113,7 @@ def _check_literal(target: _Target) -> bool:
         return True
     reason = refusal_reason(target.literal)
     if reason is not None:
-        raise UnsafeEndpointError(f"the endpoint is a {reason} ({target.literal})")
+        raise UnsafeEndpointError(f"the endpoint is a {reason} ({target.literal})" + _DEVELOPMENT_HINT)
     return False
 
 
@@ -122,7 +127,7 @@ def _check_resolved(host: str, infos: list[tuple[object, ...]]) -> None:
         reason = refusal_reason(address)
         if reason is not None:
             # Refuse if ANY answer is unsafe: the client may pick any of them, and attackers mix them.
-            raise UnsafeEndpointError(f"host {host!r} resolves to a {reason} ({address})")
+            raise UnsafeEndpointError(f"host {host!r} resolves to a {reason} ({address})" + _DEVELOPMENT_HINT)
 
 
 def _encode_host(host: str) -> str:

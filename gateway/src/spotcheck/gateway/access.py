@@ -28,6 +28,7 @@ from spotcheck.gateway.web.problems import ProblemError
 
 __all__ = [
     "LEVELS",
+    "SCOPES",
     "MasterKey",
     "Principal",
     "authenticate",
@@ -38,6 +39,8 @@ __all__ = [
 ]
 
 LEVELS = ("national", "provincial", "municipal", "county")
+SCOPES = ("read", "write", "admin", "supervise")
+"""Token scopes; ``supervise`` approves sampling plans (a supervisor, never the plan's own author token)."""
 NATIONAL_CODE = "100000"
 _TOKEN_PREFIX = "sct_"  # noqa: S105 - a prefix, not a credential
 _MAX_TOKEN_LENGTH = 200
@@ -104,9 +107,9 @@ def _hash_secret(secret: str) -> str:
 
 def create_token(authority_id: str, scopes: list[str], label: str = "") -> tuple[str, ApiToken]:
     """A new token row and the token string to hand out once (never stored)."""
-    unknown = set(scopes) - {"read", "write", "admin"}
+    unknown = set(scopes) - set(SCOPES)
     if unknown:
-        raise ValueError(f"scopes: unknown scope(s) {sorted(unknown)}; use read, write, admin")
+        raise ValueError(f"scopes: unknown scope(s) {sorted(unknown)}; use {', '.join(SCOPES)}")
     token_id = new_id("tok").split("_", 1)[1].lower()
     secret = secrets.token_urlsafe(32)
     row = ApiToken(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 from collections.abc import AsyncGenerator
 
 import structlog
@@ -18,13 +19,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.audit.controllers import AuditController
+from spotcheck.gateway.audit.public_controllers import PublicLogController
 from spotcheck.gateway.cases.controllers import CaseController
 from spotcheck.gateway.deadlines.controllers import OperationsController
 from spotcheck.gateway.delivery.controllers import DeliveryController
 from spotcheck.gateway.evidence.controllers import EvidenceController
 from spotcheck.gateway.intake.controllers import intake
 from spotcheck.gateway.observability import Metrics, configure_logging
+from spotcheck.gateway.plans.controllers import DirectoryController, DrawController, PlanController
 from spotcheck.gateway.public.controllers import PublicController
+from spotcheck.gateway.public.draws import PublicDrawsController
 from spotcheck.gateway.registry.controllers import RegistryController
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.scheduler import start_background
@@ -90,6 +94,11 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     EvidenceController,
     AuditController,
     PublicController,
+    PublicLogController,
+    PlanController,
+    DrawController,
+    DirectoryController,
+    PublicDrawsController,
 ]
 """Every capability's routes, mounted by :func:`create_app`."""
 
@@ -127,7 +136,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     openapi = OpenAPIConfig(
         title="Spotcheck gateway",
-        version="0.1.0",
+        version=importlib.metadata.version("spotcheck-gateway"),  # one source: gateway/pyproject.toml
         description=(
             "网络商品抽检网关 — the regulator's service for online product quality sampling inspection: "
             "cases and their "

@@ -1,4 +1,8 @@
-"""The ``spotcheck`` command: serve, migrate, tokens, deadlines and other operator tasks."""
+"""The ``spotcheck`` command: serve, migrate, tokens, deadlines and other operator tasks.
+
+Standard output carries only what a command answers (a token, a table, a signed checkpoint), so it can be
+captured with ``$(spotcheck …)`` or piped; logs, progress bars and hints go to standard error.
+"""
 
 from __future__ import annotations
 
@@ -31,10 +35,15 @@ def _run(factory: Callable[[], Awaitable[T]]) -> T:
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Spotcheck gateway: online product quality sampling inspection (网络商品抽检)."""
+    from spotcheck.gateway.observability import configure_logging  # noqa: PLC0415 - keeps --help fast
+
     try:
-        ctx.obj = Settings.from_env()
+        settings = Settings.from_env()
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+    # Before any command runs: an unconfigured structlog prints to stdout, and a first run logs its migration.
+    configure_logging(json=settings.log.json, level=settings.log.level)
+    ctx.obj = settings
 
 
 @main.command()
@@ -57,7 +66,8 @@ def serve(settings: Settings, host: str | None, port: int | None, no_worker: boo
         changes["worker.run"] = False
     settings = settings.with_changes(changes) if changes else settings
     click.echo(
-        f"spotcheck gateway on http://{settings.http.host}:{settings.http.port}  (docs: /schema, health: /health)"
+        f"spotcheck gateway on http://{settings.http.host}:{settings.http.port}  (docs: /schema, health: /health)",
+        err=True,
     )
     uvicorn.run(
         create_app(settings), host=settings.http.host, port=settings.http.port, log_level="warning", access_log=False
@@ -92,11 +102,8 @@ def worker(settings: Settings, worker_id: str | None) -> None:
     import signal  # noqa: PLC0415
 
     from spotcheck.adapters import AdapterError  # noqa: PLC0415
-    from spotcheck.gateway.observability import configure_logging  # noqa: PLC0415
     from spotcheck.gateway.runtime import Runtime  # noqa: PLC0415
     from spotcheck.gateway.scheduler import run_background  # noqa: PLC0415
-
-    configure_logging(json=settings.log.json, level=settings.log.level)
 
     async def _work() -> None:
         runtime = Runtime(settings)
@@ -205,6 +212,7 @@ def deliveries_redeliver(settings: Settings, message_id: str) -> None:
 @click.pass_obj
 def deliveries_replay(settings: Settings, platform_id: str | None, since: str | None, until: str | None) -> None:
     """Replay dead letters of a platform and/or a time range, with a progress bar."""
+    from rich.console import Console  # noqa: PLC0415
     from rich.progress import Progress  # noqa: PLC0415
 
     from spotcheck.gateway.delivery.service import dead_letters, replay_messages  # noqa: PLC0415
@@ -217,7 +225,8 @@ def deliveries_replay(settings: Settings, platform_id: str | None, since: str | 
         async with _session(settings) as session:
             ids = await dead_letters(session, platform_id=platform_id, since=start, until=end)
         done = 0
-        with Progress(transient=False) as progress:
+        # The bar is a display, not the answer: stderr, so stdout holds only the count.
+        with Progress(console=Console(stderr=True), transient=False) as progress:
             bar = progress.add_task("replaying dead letters", total=len(ids))
             for offset in range(0, len(ids), 200):
                 batch = ids[offset : offset + 200]
@@ -256,7 +265,9 @@ def tokens() -> None:
     default=None,
     help="Level, when the authority is new (default from the code).",
 )
-@click.option("--scope", "scopes", multiple=True, type=click.Choice(["read", "write", "admin"]), default=["read"])
+@click.option(
+    "--scope", "scopes", multiple=True, type=click.Choice(["read", "write", "admin", "supervise"]), default=["read"]
+)
 @click.option("--label", default="", help="What the token is for.")
 @click.pass_obj
 def tokens_create(
@@ -297,7 +308,8 @@ def deadlines(settings: Settings, status: str) -> None:
 
     rows = _run(lambda: list_open_deadlines(settings, status=status))
     if not rows:
-        click.echo("no open deadlines" if status == "all" else f"no {status} deadlines")
+        # A hint, not a row: stdout stays empty so scripts can count lines.
+        click.echo("no open deadlines" if status == "all" else f"no {status} deadlines", err=True)
         return
     for row in rows:
         flag = " (provisional)" if row.provisional else ""
@@ -306,14 +318,14 @@ def deadlines(settings: Settings, status: str) -> None:
 
 @main.group()
 def audit() -> None:
-    """The tamper-evident audit trail: verify the hash chain, sign checkpoints of its head."""
+    """The transparency log of the audit trail: verify it, integrate waiting leaves and sign a checkpoint."""
 
 
 @audit.command("verify")
 @click.pass_obj
 def audit_verify(settings: Settings) -> None:
-    """Walk the whole chain and check every signed checkpoint; exit 1 naming the first broken record."""
-    from spotcheck.gateway.audit.checkpoints import verify_audit  # noqa: PLC0415
+    """Recompute the log from the records and check every checkpoint; exit 1 naming the first bad leaf index."""
+    from spotcheck.gateway.audit.service import verify_audit  # noqa: PLC0415
 
     report = _run(lambda: verify_audit(settings))
     click.echo(report.describe())
@@ -324,17 +336,19 @@ def audit_verify(settings: Settings) -> None:
 @audit.command("checkpoint")
 @click.pass_obj
 def audit_checkpoint(settings: Settings) -> None:
-    """Sign a checkpoint of the chain's head with the gateway key and print it as JSON (exit 1: chain broken)."""
-    import json  # noqa: PLC0415
-
-    from spotcheck.gateway.audit.checkpoints import ChainBrokenError, write_checkpoint  # noqa: PLC0415
+    """Integrate every waiting leaf, sign the tree and print the signed note (exit 1: log broken or busy)."""
+    from spotcheck.gateway.audit.sequencer import LogCorruptedError  # noqa: PLC0415
+    from spotcheck.gateway.audit.service import sequence_now  # noqa: PLC0415
 
     try:
-        document = _run(lambda: write_checkpoint(settings))
-    except ChainBrokenError as exc:
+        head = _run(lambda: sequence_now(settings))
+    except LogCorruptedError as exc:
         click.echo(f"no checkpoint signed: {exc}", err=True)
         sys.exit(1)
-    click.echo(json.dumps(document, ensure_ascii=False))
+    if head is None:
+        click.echo("no checkpoint signed: another process is integrating the log; try again", err=True)
+        sys.exit(1)
+    click.echo(head.note, nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

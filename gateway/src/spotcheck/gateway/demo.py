@@ -24,6 +24,7 @@ import uvicorn
 
 from spotcheck.gateway.access import create_token
 from spotcheck.gateway.app import create_app
+from spotcheck.gateway.demo_plans import PlanTokens, run_plan_and_draw
 from spotcheck.gateway.settings import Settings
 from spotcheck.gateway.store.models import Authority
 from spotcheck.gateway.store.types import new_id
@@ -201,7 +202,7 @@ async def _serve(app: Any, port: int) -> AsyncIterator[None]:
         await task
 
 
-async def _bootstrap_token(app: Any) -> str:
+async def _bootstrap_token(app: Any) -> tuple[str, PlanTokens]:
     runtime = app.state.runtime
     async with runtime.sessions() as session, session.begin():
         authority = Authority(
@@ -211,7 +212,11 @@ async def _bootstrap_token(app: Any) -> str:
         await session.flush()
         token, row = create_token(authority.id, ["read", "write", "admin"], "demo")
         session.add(row)
-    return token
+        # A supervisor approves the plan and a second officer enters the draw's beacon: never the author's token.
+        supervisor, supervisor_row = create_token(authority.id, ["read", "supervise"], "demo supervisor")
+        second, second_row = create_token(authority.id, ["read", "write"], "demo second officer")
+        session.add_all([supervisor_row, second_row])
+    return token, PlanTokens(author=token, supervisor=supervisor, second=second)
 
 
 async def _wait_for(check: Callable[[], Any], what: str, limit_s: float = 30.0) -> None:
@@ -244,7 +249,7 @@ async def run_demo(
     platform_port = _free_port()
     reply_key, reply_public = generate_keypair()
     async with _serve(app, port), httpx.AsyncClient(base_url=f"{base}/v1", timeout=30) as api:
-        token = await _bootstrap_token(app)
+        token, plan_tokens = await _bootstrap_token(app)
         api.headers["authorization"] = f"Bearer {token}"
         timeline.add("regulator", f"gateway up at {base} (SQLite {settings.store.url.split('///')[-1]})")
 
@@ -271,7 +276,7 @@ async def run_demo(
         )
         platform = DemoPlatform(created["outbound_signing_secret"], reply_key, base, timeline)
         async with _serve(platform.receiver.asgi_app(), platform_port):
-            await _run_case(call, api, timeline)
+            await _run_case(call, api, timeline, plan_tokens)
             await _wait_for(lambda: _all_settled(api), "every notice delivered and answered", limit_s=60)
             while platform.tasks:
                 await asyncio.gather(*platform.tasks)
@@ -286,8 +291,12 @@ async def run_demo(
     return 0 if ok else 1
 
 
-async def _run_case(call: Callable[..., Any], api: httpx.AsyncClient, timeline: Timeline) -> None:
+async def _run_case(
+    call: Callable[..., Any], api: httpx.AsyncClient, timeline: Timeline, plan_tokens: PlanTokens
+) -> None:
     now = datetime.now(UTC)
+    drawn_product = {"sample_name": "电暖器", "trademark": "待抽样", "spec_model": "待抽样"}
+    plan = await run_plan_and_draw(api, plan_tokens, lambda what: timeline.add("regulator", what), drawn_product)
     merchant = await call(
         "/merchants",
         {
@@ -306,7 +315,8 @@ async def _run_case(call: Callable[..., Any], api: httpx.AsyncClient, timeline: 
         {
             "merchant_id": merchant["id"],
             "manufacturer_id": maker["id"],
-            "plan_reference": "浙市监抽〔2026〕12号",
+            "plan_id": plan.plan_id,
+            "origin": {"kind": "targeted", "reason": "consumer_complaints", "reference": "12315 电暖器投诉汇总"},
             "product": {
                 "sample_name": "电暖器",
                 "trademark": _BRAND,
@@ -315,7 +325,8 @@ async def _run_case(call: Callable[..., Any], api: httpx.AsyncClient, timeline: 
                 "production_date": "2026-09-01",
             },
         },
-        "opened the case (jurisdiction: 330000, opinion 二: province of registration)",
+        f"opened the case from plan {plan.number} (targeted: consumer complaints; jurisdiction: 330000, "
+        "opinion 二: province of registration)",
     )
     cid = case["id"]
     evidence = {
@@ -332,6 +343,10 @@ async def _run_case(call: Callable[..., Any], api: httpx.AsyncClient, timeline: 
             "buyer_account": "buyer_zj01",
             "buyer_name": "张三",
             "delivery_address": "杭州市西湖区某路1号",
+            "buyer_id": "B1",
+            "account": "buyer_zj01",
+            "address_id": "A1",
+            "amount_fen": 51800,
             "evidence": [{**evidence, "step": "purchase", "description": "下单截屏"}],
             "orders": [
                 {"order_no": "DEMO-T-0001", "ordered_at": (now - timedelta(days=20)).isoformat(), "amount_fen": 25900},
@@ -451,6 +466,7 @@ async def _print_summary(
         f"{base}/v1/cases/{case_id}/messages",
         f"{base}/schema",
         f"{base}/public/results",
+        f"{base}/public/draws",
         f"{base}/metrics",
     ):
         echo(f"  {url}")

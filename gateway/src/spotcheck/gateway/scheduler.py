@@ -1,7 +1,7 @@
-"""What runs beside the API: the delivery worker and the periodic jobs (the deadline sweep, audit checkpoints).
+"""What runs beside the API: the delivery worker and the periodic jobs (the deadline sweep, the log sequencer).
 
 This is where the background pieces are wired together: the worker gets the database-backed announcement feed,
-and the jobs get the calendar and the signing key. ``spotcheck serve`` starts both with the app
+and the jobs get the calendar and the log's signer. ``spotcheck serve`` starts both with the app
 (:func:`start_background`); ``spotcheck worker`` runs them until it is told to stop (:func:`run_background`).
 
 Several processes may run the jobs against one PostgreSQL: each round of a job takes a transaction-scoped advisory
@@ -22,7 +22,7 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from spotcheck.gateway.audit.checkpoints import ChainBrokenError, checkpoint_if_due, signing_key_for
+from spotcheck.gateway.audit.sequencer import SEQUENCER_LOCK, LogCorruptedError, LogSigner, Sequencer
 from spotcheck.gateway.deadlines.service import sweep_deadlines
 from spotcheck.gateway.delivery.worker import DeliveryWorker
 from spotcheck.gateway.public import announcement_sink
@@ -32,23 +32,26 @@ from spotcheck.gateway.workdays import WorkdayCalendar
 
 __all__ = [
     "JOB_INTERVAL_S",
+    "SEQUENCER_INTERVAL_S",
     "JobReport",
     "PeriodicJob",
     "Scheduler",
-    "audit_checkpoint_job",
     "deadline_sweep_job",
     "delivery_worker",
+    "log_sequencer_job",
     "maintenance_scheduler",
     "run_background",
     "start_background",
 ]
 
 JOB_INTERVAL_S: Final = 60.0
-"""How often the deadline sweep and the checkpoint check run."""
+"""How often the deadline sweep runs."""
+
+SEQUENCER_INTERVAL_S: Final = 0.5
+"""How often the sequencer integrates new leaves and signs: a leaf is in a signed checkpoint within a second."""
 
 _log = structlog.get_logger("spotcheck.gateway.scheduler")
 _SWEEP_LOCK: Final = 5150001
-_CHECKPOINT_LOCK: Final = 5150002
 
 JobReport = Mapping[str, Any] | None
 """What a job round did, logged once its transaction committed; ``None`` when there is nothing to tell."""
@@ -136,26 +139,28 @@ def deadline_sweep_job(calendar: WorkdayCalendar, *, every_s: float = JOB_INTERV
     return PeriodicJob("deadline sweep", every_s, _SWEEP_LOCK, sweep)
 
 
-def audit_checkpoint_job(settings: Settings, *, actor: str, every_s: float = JOB_INTERVAL_S) -> PeriodicJob:
-    """Sign a checkpoint of the audit chain when one is due (``SPOTCHECK_CHECKPOINT_INTERVAL_S``)."""
+def log_sequencer_job(settings: Settings, *, every_s: float = SEQUENCER_INTERVAL_S) -> PeriodicJob:
+    """Integrate the audit records committed since the last round into the log and sign the new tree.
 
-    async def checkpoint(session: AsyncSession) -> JobReport:
+    One process at a time (the advisory lock of :data:`~spotcheck.gateway.audit.sequencer.SEQUENCER_LOCK`).
+    """
+    sequencer = Sequencer(LogSigner.for_settings(settings))
+
+    async def integrate(session: AsyncSession) -> JobReport:
         try:
-            signed = await checkpoint_if_due(
-                session, signing_key_for(settings), interval_s=settings.audit.checkpoint_interval_s, actor=actor
-            )
-        except ChainBrokenError as exc:
-            # Never sign over a tampered chain; `spotcheck audit verify` names the record.
-            _log.error("audit chain broken: no checkpoint signed", error=str(exc))
+            head = await sequencer.integrate(session)
+        except LogCorruptedError as exc:
+            # Never sign over a tampered tree; `spotcheck audit verify` names the first bad leaf.
+            _log.error("audit log broken: no checkpoint signed", error=str(exc))
             return None
-        return None if signed is None else {"seq": signed.seq, "head": signed.head_hash[:16]}
+        return None if head is None else {"tree_size": head.tree_size}
 
-    return PeriodicJob("audit checkpoint signed", every_s, _CHECKPOINT_LOCK, checkpoint)
+    return PeriodicJob("log checkpoint signed", every_s, SEQUENCER_LOCK, integrate)
 
 
-def maintenance_scheduler(runtime: Runtime, *, actor: str) -> Scheduler:
-    """The deadline sweep and the audit checkpoints of ``runtime``'s database; ``actor`` signs the checkpoints."""
-    jobs = [deadline_sweep_job(runtime.calendar), audit_checkpoint_job(runtime.settings, actor=actor)]
+def maintenance_scheduler(runtime: Runtime) -> Scheduler:
+    """The deadline sweep and the log sequencer of ``runtime``'s database."""
+    jobs = [deadline_sweep_job(runtime.calendar), log_sequencer_job(runtime.settings)]
     return Scheduler(runtime.sessions, jobs)
 
 
@@ -183,7 +188,7 @@ async def start_background(runtime: Runtime, *, worker_id: str | None = None) ->
         AdapterError: an adapter that platforms or undelivered messages name is not installed; nothing started.
     """
     worker = await _checked_worker(runtime, worker_id)
-    scheduler = maintenance_scheduler(runtime, actor=f"worker:{worker.worker_id}")
+    scheduler = maintenance_scheduler(runtime)
     runtime.add_background(asyncio.create_task(worker.run(), name="spotcheck-worker"))
     runtime.add_background(asyncio.create_task(scheduler.run(), name="spotcheck-scheduler"))
 
@@ -195,7 +200,7 @@ async def run_background(runtime: Runtime, stop: asyncio.Event, *, worker_id: st
         AdapterError: an adapter that platforms or undelivered messages name is not installed; nothing started.
     """
     worker = await _checked_worker(runtime, worker_id)
-    scheduler = maintenance_scheduler(runtime, actor=f"worker:{worker.worker_id}")
+    scheduler = maintenance_scheduler(runtime)
     jobs = asyncio.create_task(scheduler.run(stop), name="spotcheck-scheduler")
     try:
         await worker.run(stop)

@@ -29,7 +29,6 @@ from spotcheck.adapters import available_adapters
 
 __all__ = [
     "DEFAULT_RETRY_SCHEDULE",
-    "AuditSettings",
     "DeadlineSettings",
     "DeliverySettings",
     "HttpSettings",
@@ -175,16 +174,6 @@ class DeadlineSettings(_Group, frozen=True, kw_only=True):
     platform_answer_working_days: Annotated[int, env("SPOTCHECK_PLATFORM_ANSWER_WORKING_DAYS", ge=1, le=30)] = 2
 
 
-class AuditSettings(_Group, frozen=True, kw_only=True):
-    """The audit trail.
-
-    Attributes:
-        checkpoint_interval_s: how often a signed audit checkpoint is due (0 turns periodic checkpoints off).
-    """
-
-    checkpoint_interval_s: Annotated[int, env("SPOTCHECK_CHECKPOINT_INTERVAL_S", ge=0)] = 3600
-
-
 class LogSettings(_Group, frozen=True, kw_only=True):
     """Logging.
 
@@ -206,7 +195,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     delivery: DeliverySettings = msgspec.field(default_factory=DeliverySettings)
     intake: IntakeSettings = msgspec.field(default_factory=IntakeSettings)
     deadlines: DeadlineSettings = msgspec.field(default_factory=DeadlineSettings)
-    audit: AuditSettings = msgspec.field(default_factory=AuditSettings)
     log: LogSettings = msgspec.field(default_factory=LogSettings)
 
     def with_changes(self, changes: Mapping[str, object]) -> Settings:

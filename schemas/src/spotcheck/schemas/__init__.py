@@ -5,6 +5,8 @@ Every message in either direction is a Standard Webhooks body ``{"type", "timest
 :class:`ContractError` whose ``path`` names the field. Encode with :func:`encode_message`.
 """
 
+import importlib.metadata as _metadata
+
 from spotcheck.schemas._codec import (
     MESSAGE_TYPES,
     NOTICE_TYPES,
@@ -29,7 +31,7 @@ from spotcheck.schemas._common import (
     ProductRef,
     TransactionRecord,
 )
-from spotcheck.schemas._digest import chunk_digest, set_digest
+from spotcheck.schemas._digest import canonical_digest, canonical_json, chunk_digest, set_digest
 from spotcheck.schemas._errors import ContractError
 from spotcheck.schemas._messages import (
     CaseTransfer,
@@ -166,6 +168,8 @@ __all__ = [
     "Timestamp",
     "TransactionRecord",
     "WebUrl",
+    "canonical_digest",
+    "canonical_json",
     "chunk_digest",
     "decode_message",
     "decode_notice",
@@ -177,3 +181,9 @@ __all__ = [
     "set_digest",
     "uscc_check_character",
 ]
+
+try:
+    __version__ = _metadata.version("spotcheck-schemas")
+    """The installed distribution's version: one source, ``schemas/pyproject.toml``."""
+except _metadata.PackageNotFoundError:  # pragma: no cover - imported from a source tree that was never installed
+    __version__ = "0+unknown"

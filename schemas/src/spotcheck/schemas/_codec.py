@@ -56,7 +56,11 @@ _ENCODER: Final = msgspec.json.Encoder()
 
 
 class _ChunkContent(msgspec.Struct):
-    """The records and logs of a ``records.provided`` body, as sent, for hashing."""
+    """The records and logs of a ``records.provided`` body as the sender wrote them, for hashing.
+
+    Untyped on purpose: the digest covers the JSON sent, so no omitted field is added as ``null``, no timestamp
+    is re-formatted and unknown members are kept.
+    """
 
     records: list[Any] = []
     logs: list[Any] = []
@@ -107,7 +111,7 @@ def _decode(decoder: msgspec.json.Decoder[_T], body: bytes) -> _T:
 
 
 def _verify_chunk(message: RecordsProvided, body: bytes) -> None:
-    """Check ``chunk_sha256`` against the records and logs exactly as they were sent."""
+    """Check ``chunk_sha256``: the JCS SHA-256 of the records and logs exactly as they were sent (see ``_digest``)."""
     try:
         content = _CHUNK_DECODER.decode(body).data
     except (UnicodeDecodeError, RecursionError) as error:

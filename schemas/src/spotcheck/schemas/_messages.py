@@ -480,7 +480,12 @@ class OrderConfirmedData(ReplyData, kw_only=True, frozen=True):
     shipped_at: Annotated[Timestamp | None, describe("发货时间", "when it was shipped; null if not shipped")]
     shop_id: Annotated[Identifier, describe("店铺编号", "shop that sold it")]
     listing_snapshot_sha256: Annotated[
-        Sha256Hex, describe("商品快照SHA-256", "SHA-256 of the listing snapshot at order time")
+        Sha256Hex,
+        describe(
+            "商品快照SHA-256",
+            "SHA-256 of the listing snapshot at order time: of the file's bytes, or, for a JSON snapshot, of "
+            "its RFC 8785 (JCS) canonical form as the platform stored it",
+        ),
     ]
     listing_id: Annotated[Identifier | None, describe("商品编号", "listing ordered")] = None
     discrepancy: Annotated[
@@ -495,15 +500,36 @@ class OrderConfirmed(_Envelope, tag="order.confirmed", kw_only=True, frozen=True
 
 
 class RecordsProvidedData(ReplyData, kw_only=True, frozen=True):
-    """交易记录及日志内容 — One chunk of a record set; see :func:`chunk_digest` and :func:`set_digest`."""
+    """交易记录及日志内容 — One chunk of a record set, hashed so that a sender in any language can compute it.
+
+    ``chunk_sha256`` is the lower-case hex SHA-256 of the RFC 8785 (JSON Canonicalization Scheme) form of
+    ``{"logs": <logs>, "records": <records>}`` with both arrays exactly as they are sent in this message
+    (optional members left out stay out, timestamps are the strings sent, unknown members count; an array
+    left out counts as ``[]``). ``set_sha256`` is the SHA-256 of the concatenated ``chunk_sha256`` hex strings
+    in ``chunk_index`` order. Digests computed by earlier SDK releases are the same bytes and verify
+    unchanged; see :func:`chunk_digest` and :func:`set_digest`.
+    """
 
     upload_id: Annotated[Identifier, describe("上传编号", "id shared by every chunk of one record set")]
     chunk_index: Annotated[int, describe("分片序号", "0-based index of this chunk"), Meta(ge=0, le=99_999)]
     chunk_count: Annotated[int, describe("分片总数", "number of chunks in the set"), Meta(ge=1, le=100_000)]
     chunk_sha256: Annotated[
-        Sha256Hex, describe("分片摘要", "SHA-256 of the canonical JSON of this chunk's records and logs")
+        Sha256Hex,
+        describe(
+            "分片摘要",
+            'SHA-256 (lower-case hex) of the RFC 8785 JSON Canonicalization Scheme (JCS) form of {"logs": logs, '
+            '"records": records}, both arrays exactly as sent in this message: omitted members stay omitted, '
+            "timestamps are the strings sent, unknown members are included, a missing array counts as []. "
+            "Earlier SDK releases computed the same bytes, so their digests verify unchanged",
+        ),
     ]
-    set_sha256: Annotated[Sha256Hex, describe("整体摘要", "SHA-256 over the chunk digests in chunk order")]
+    set_sha256: Annotated[
+        Sha256Hex,
+        describe(
+            "整体摘要",
+            "SHA-256 (lower-case hex) of the ASCII concatenation of every chunk_sha256 in chunk_index order",
+        ),
+    ]
     records: Annotated[
         list[TransactionRecord], describe("交易记录", "transaction records in this chunk"), Meta(max_length=5_000)
     ] = []

@@ -162,7 +162,9 @@ def asyncapi_document() -> dict[str, Any]:
                 "e-commerce platforms (工商消字〔2015〕189号). Every message is a Standard Webhooks body "
                 '`{"type", "timestamp", "data"}` sent as an HTTP POST and signed in the `webhook-signature` '
                 "header. Receivers deduplicate by `webhook-id`, ignore unknown fields and answer 2xx once the "
-                "message is stored."
+                "message is stored. Every digest over JSON (`chunk_sha256` of `records.provided`, a JSON listing "
+                "snapshot) is the lower-case hex SHA-256 of the RFC 8785 JSON Canonicalization Scheme (JCS) form "
+                "of exactly the JSON the sender put in the message, so any JCS library computes it."
             ),
         },
         "defaultContentType": "application/json",

@@ -5,6 +5,7 @@ The public names live here; the modules behind them are private. Errors form one
 """
 
 import importlib as _importlib
+import importlib.metadata as _metadata
 import typing as _typing
 
 from spotcheck.sdk._checkpoints import canonical_checkpoint, verify_checkpoint
@@ -60,6 +61,12 @@ from spotcheck.sdk._note import (
 from spotcheck.sdk._receiver import Delivery, Receiver
 from spotcheck.sdk._retry_after import parse_retry_after
 from spotcheck.sdk._signing import Webhook, generate_keypair, generate_secret, new_message_id, public_key_of
+
+try:
+    __version__ = _metadata.version("spotcheck-sdk")
+    """The installed distribution's version: one source, ``sdk/pyproject.toml``."""
+except _metadata.PackageNotFoundError:  # pragma: no cover - imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 if _typing.TYPE_CHECKING:
     from spotcheck.sdk._client import AsyncGatewayClient, GatewayClient, ReplyReceipt, UploadReceipt

@@ -3,7 +3,8 @@
 A record set is cut into chunks; chunk *i* holds records ``[i*size, (i+1)*size)`` and logs
 ``[i*size, (i+1)*size)``, so the number of chunks is set by the longer of the two (at least one, possibly
 empty, chunk). Every chunk carries ``set_sha256``, which depends on every chunk's digest, so the set is
-read twice:
+read twice (each digest is :func:`spotcheck.schemas.chunk_digest`: SHA-256 of the RFC 8785 canonical JSON of
+the chunk exactly as :func:`~spotcheck.schemas.encode_message` sends it, which any JCS library reproduces):
 
 1. the first pass hashes each chunk and keeps only the 64-character digests;
 2. the second pass reads the chunks again, checks each still hashes as in pass 1, and sends it.

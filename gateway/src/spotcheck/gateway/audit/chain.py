@@ -1,4 +1,12 @@
-"""Append-only audit trail: every record carries the hash of the one before it, so any edit breaks the chain."""
+"""Appending to the audit trail, and checking the records against their leaves and the old hash chain.
+
+Each record is a leaf of the transparency log (:mod:`spotcheck.gateway.audit.leaves`). Appending inserts the
+record with its leaf hash in the caller's transaction and nothing more: no lock, no read of a chain head. The
+sequencer (:mod:`spotcheck.gateway.audit.sequencer`) later gives it its place in the tree.
+
+Records written before the log (migration ``0004``) also carry the links of the hash chain they formed
+(``prev_hash``, ``hash``, see :func:`record_hash`); their old signed checkpoints still verify against them.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +14,13 @@ import hashlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spotcheck.gateway.audit.leaves import MESSAGE_ACTION, message_detail, record_leaf_hash
 from spotcheck.gateway.store.models import AuditRecord
 from spotcheck.gateway.store.types import utcnow
 
@@ -21,16 +30,17 @@ __all__ = [
     "ChainBreak",
     "append_audit",
     "append_audit_many",
+    "message_entry",
     "record_hash",
     "verify_chain",
 ]
 
 GENESIS = "0" * 64
-_LOCK_KEY = 0x5C0A_0D17  # one PostgreSQL advisory lock serialises appends across replicas
+"""The ``prev_hash`` of the first record of the old hash chain."""
 
 
 def record_hash(prev_hash: str, at: datetime, actor: str, action: str, subject: str, detail: dict[str, Any]) -> str:
-    """SHA-256 over the previous hash and the record's canonical JSON (sorted keys, UTC microseconds)."""
+    """The old chain's link: SHA-256 over the previous hash and the record's canonical JSON (sorted keys)."""
     payload = msgspec.json.encode(
         {
             "prev": prev_hash,
@@ -55,33 +65,40 @@ class AuditEntry:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+def message_entry(
+    direction: Literal["out", "in"], webhook_id: str, timestamp: str | int, body: bytes, *, actor: str
+) -> AuditEntry:
+    """The record of one message sent (``out``) or received (``in``): its leaf is the SDK's message leaf.
+
+    Raises:
+        ValueError: the id or timestamp cannot form a leaf (empty, or holding a newline).
+    """
+    return AuditEntry(actor, MESSAGE_ACTION, webhook_id, message_detail(direction, webhook_id, timestamp, body))
+
+
 async def append_audit(
     session: AsyncSession, *, actor: str, action: str, subject: str, detail: dict[str, Any] | None = None
 ) -> str:
     """Append one record in the caller's transaction, so it commits or vanishes with the change it describes.
 
-    Returns the record's hash.
+    Returns the record's leaf hash (hex).
     """
-    return await append_audit_many(session, [AuditEntry(actor, action, subject, detail or {})])
+    return (await append_audit_many(session, [AuditEntry(actor, action, subject, detail or {})]))[0]
 
 
-async def append_audit_many(session: AsyncSession, entries: Sequence[AuditEntry]) -> str:
-    """Append several records, chained in order, in the caller's transaction; returns the new head's hash.
+async def append_audit_many(session: AsyncSession, entries: Sequence[AuditEntry]) -> list[str]:
+    """Append several records in the caller's transaction; returns their leaf hashes (hex), in order.
 
-    One look-up of the chain's head and one multi-row insert for the lot: the delivery worker records a whole
-    batch of outcomes this way instead of paying a round trip per record. The rows go in as a plain bulk insert
-    (nobody needs their sequence numbers back), which the ORM would otherwise send one row at a time.
+    One multi-row insert and nothing else: no lock and no read, so appends from many requests and replicas never
+    wait for each other. The rows go in as a plain bulk insert (nobody needs their sequence numbers back), which
+    the ORM would otherwise send one row at a time.
     """
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-    prev = await session.scalar(select(AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1))
-    prev_hash = prev or GENESIS
     if not entries:
-        return prev_hash
+        return []
     at = utcnow()
     rows: list[dict[str, Any]] = []
     for entry in entries:
-        digest = record_hash(prev_hash, at, entry.actor, entry.action, entry.subject, entry.detail)
+        digest = record_leaf_hash(at, entry.actor, entry.action, entry.subject, entry.detail)
         rows.append(
             {
                 "at": at,
@@ -89,18 +106,16 @@ async def append_audit_many(session: AsyncSession, entries: Sequence[AuditEntry]
                 "action": entry.action,
                 "subject": entry.subject,
                 "detail": entry.detail,
-                "prev_hash": prev_hash,
-                "hash": digest,
+                "leaf_hash": digest,
             }
         )
-        prev_hash = digest
     await session.execute(insert(AuditRecord), rows)
-    return prev_hash
+    return [row["leaf_hash"].hex() for row in rows]
 
 
 @dataclass(frozen=True)
 class ChainBreak:
-    """The first record whose hash or link does not hold, and why."""
+    """The first record whose content, leaf hash or old chain link does not hold, and why."""
 
     seq: int
     reason: str
@@ -122,15 +137,20 @@ async def _records(session: AsyncSession, batch: int = 1000) -> AsyncIterator[Au
 
 
 async def verify_chain(session: AsyncSession) -> tuple[int, ChainBreak | None]:
-    """Walk the whole chain; returns (records checked, first break or None)."""
+    """Check every record: its content against its leaf hash, and the old chain's links where it has them.
+
+    Returns (records checked, first break or None).
+    """
     prev_hash = GENESIS
     checked = 0
     async for row in _records(session):
-        if row.prev_hash != prev_hash:
-            return checked, ChainBreak(row.seq, "link to the previous record does not match")
-        expected = record_hash(row.prev_hash, row.at, row.actor, row.action, row.subject, row.detail)
-        if expected != row.hash:
-            return checked, ChainBreak(row.seq, "content does not match its hash (record altered)")
-        prev_hash = row.hash
+        if row.hash is not None:
+            if row.prev_hash != prev_hash:
+                return checked, ChainBreak(row.seq, "link to the previous record does not match")
+            if record_hash(prev_hash, row.at, row.actor, row.action, row.subject, row.detail) != row.hash:
+                return checked, ChainBreak(row.seq, "content does not match its hash (record altered)")
+            prev_hash = row.hash
+        if record_leaf_hash(row.at, row.actor, row.action, row.subject, row.detail) != row.leaf_hash:
+            return checked, ChainBreak(row.seq, "content does not match its leaf hash (record altered)")
         checked += 1
     return checked, None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -108,6 +109,8 @@ class CaseController(Controller):
             manufacturer_id=data.manufacturer_id,
             plan_reference=data.plan_reference,
             product=data.product,
+            plan_id=data.plan_id,
+            origin=msgspec.to_builtins(data.origin) if data.origin is not None else None,
         )
         return CaseView.of(detail)
 

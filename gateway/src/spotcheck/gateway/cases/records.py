@@ -12,7 +12,17 @@ import msgspec
 from msgspec import Meta
 
 from spotcheck.gateway.web.bodies import RequestBody
-from spotcheck.schemas import EvidenceRef, FailingItem, LongText, OrderRef, Sha256Hex, ShortText, Timestamp
+from spotcheck.schemas import (
+    EvidenceRef,
+    FailingItem,
+    Fen,
+    Identifier,
+    LongText,
+    OrderRef,
+    Sha256Hex,
+    ShortText,
+    Timestamp,
+)
 
 __all__ = ["PurchaseRecord", "ReinspectionApplicationRecord", "ResultRecord", "SealingRecord"]
 
@@ -26,6 +36,11 @@ class PurchaseRecord(RequestBody, kw_only=True, frozen=True):
     delivery_address: ShortText
     orders: Annotated[list[OrderRef], Meta(min_length=1, max_length=20)]
     evidence: list[EvidenceRef] = msgspec.field(default_factory=list)
+    # Which of the plan's buyers, accounts and addresses were used, and what was paid (the plan's expense ledger).
+    buyer_id: Identifier | None = None
+    account: ShortText | None = None
+    address_id: Identifier | None = None
+    amount_fen: Fen | None = None
 
 
 class SealingRecord(RequestBody, kw_only=True, frozen=True):

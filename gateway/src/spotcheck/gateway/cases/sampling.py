@@ -6,6 +6,7 @@ The opinion 三(一) and 五(一); who opens the case is decided by `jurisdictio
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -15,6 +16,7 @@ from spotcheck.gateway.cases.lifecycle import CaseState
 from spotcheck.gateway.cases.queries import CaseDetail
 from spotcheck.gateway.cases.records import PurchaseRecord, SealingRecord
 from spotcheck.gateway.cases.service import CaseService
+from spotcheck.gateway.plans.service import check_purchase, get_plan_for_case, resolve_case_origin
 from spotcheck.gateway.store.models import Case, Manufacturer, Merchant, Platform
 from spotcheck.gateway.store.types import new_id
 from spotcheck.gateway.web.problems import ProblemError, field_error
@@ -27,10 +29,24 @@ class SamplingService(CaseService):
     """From the sampling plan to the sampling notice, and the requests a platform answers along the way."""
 
     async def create(
-        self, *, merchant_id: str, manufacturer_id: str | None, plan_reference: str, product: ProductRef
+        self,
+        *,
+        merchant_id: str,
+        manufacturer_id: str | None,
+        plan_reference: str | None,
+        product: ProductRef,
+        plan_id: str | None = None,
+        origin: dict[str, Any] | None = None,
     ) -> CaseDetail:
-        """Open a case; the jurisdiction is decided from the merchant and platform and recorded with its basis."""
+        """Open a case; the jurisdiction is decided from the merchant and platform and recorded with its basis.
+
+        With ``plan_id`` (or a draw ``origin``) the case is opened from that plan and ``plan_reference`` is the
+        plan's number; ``origin`` records a draw or a targeted selection (a single complaint is refused, 四(三)).
+        """
         self.principal.require_scope("write")
+        plan, origin = await resolve_case_origin(
+            self.session, self.principal, merchant_id=merchant_id, plan_id=plan_id, origin=origin
+        )
         merchant = await self._get(Merchant, merchant_id, "merchant_id")
         platform = await self.session.get(Platform, merchant.platform_id) if merchant.platform_id else None
         if manufacturer_id is not None:
@@ -53,7 +69,9 @@ class SamplingService(CaseService):
             platform_id=platform.id if platform else None,
             merchant_id=merchant.id,
             manufacturer_id=manufacturer_id,
-            plan_reference=plan_reference,
+            plan_reference=(plan.number or "") if plan is not None else (plan_reference or ""),
+            plan_id=plan.id if plan is not None else None,
+            origin=origin,
             sample_name=product.sample_name,
             trademark=product.trademark,
             spec_model=product.spec_model,
@@ -69,14 +87,17 @@ class SamplingService(CaseService):
             case,
             "create",
             "",
-            {"basis": basis, "division": division},
-            {"division": division, "basis": basis, "merchant_id": merchant.id},
+            {"basis": basis, "division": division, "plan_id": case.plan_id, "origin": origin},
+            {"division": division, "basis": basis, "merchant_id": merchant.id, "plan_id": case.plan_id},
         )
         return await self._commit(case)
 
     async def record_purchase(self, case_id: str, purchase: PurchaseRecord) -> CaseDetail:
         """Record the online purchase of sample and backup sample with its evidence (三(一))."""
         case = await self._open(case_id)
+        plan = await get_plan_for_case(self.session, case.plan_id) if case.plan_id else None
+        if plan is not None:
+            check_purchase(plan, buyer_id=purchase.buyer_id, account=purchase.account, address_id=purchase.address_id)
         self._step(case, "record_purchase", {"orders": [o.order_no for o in purchase.orders]})
         case.purchase = msgspec.to_builtins(purchase)
         return await self._commit(case)

@@ -28,6 +28,7 @@ __all__ = [
     "CaseView",
     "CloseBody",
     "DelistingBody",
+    "DrawOrigin",
     "FinalizeBody",
     "IdentityRequestBody",
     "PublishBody",
@@ -41,17 +42,40 @@ __all__ = [
     "SealingRecord",
     "StopSaleBody",
     "TakedownBody",
+    "TargetedOrigin",
     "TransferBody",
 ]
 
 
+class DrawOrigin(RequestBody, kw_only=True, frozen=True, tag_field="kind", tag="draw"):
+    """The case's merchant was selected by a revealed random draw of its plan (随机抽查)."""
+
+    draw_id: Identifier
+
+
+class TargetedOrigin(RequestBody, kw_only=True, frozen=True, tag_field="kind", tag="targeted"):
+    """The merchant was selected on purpose (问题导向): many complaints, reports, enforcement findings.
+
+    An inspection for one consumer complaint is not sampling (the opinion 四(三)): ``single_complaint`` is refused.
+    """
+
+    reason: Annotated[str, Meta(min_length=1, max_length=64)]
+    reference: ShortText | None = None
+
+
 class CaseCreate(RequestBody, kw_only=True, frozen=True):
-    """Open a case from a sampling plan (抽检实施方案)."""
+    """Open a case from a sampling plan (抽检实施方案): ``plan_id``, or the legacy free-text ``plan_reference``."""
 
     merchant_id: Identifier
     manufacturer_id: Identifier | None = None
-    plan_reference: ShortText
+    plan_id: Identifier | None = None
+    plan_reference: ShortText | None = None
+    origin: DrawOrigin | TargetedOrigin | None = None
     product: ProductRef
+
+    def __post_init__(self) -> None:
+        if self.plan_id is None and self.plan_reference is None and not isinstance(self.origin, DrawOrigin):
+            raise ValueError("`plan_id`: give the plan the case is opened from (or the legacy plan_reference)")
 
 
 class RecordsRequestBody(RequestBody, kw_only=True, frozen=True):
@@ -161,6 +185,8 @@ class CaseView(msgspec.Struct, kw_only=True):
     manufacturer_id: str | None
     plan_reference: str
     product: dict[str, Any]
+    plan_id: str | None
+    origin: dict[str, Any] | None
     purchase: dict[str, Any] | None
     sealing: dict[str, Any] | None
     order_confirmation: dict[str, Any] | None
@@ -188,6 +214,8 @@ class CaseView(msgspec.Struct, kw_only=True):
             merchant_id=case.merchant_id,
             manufacturer_id=case.manufacturer_id,
             plan_reference=case.plan_reference,
+            plan_id=case.plan_id,
+            origin=case.origin,
             product={
                 "sample_name": case.sample_name,
                 "trademark": case.trademark,

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway import workdays as clocks
 from spotcheck.gateway.access import Principal
-from spotcheck.gateway.audit.service import AuditEntry, append_audit
+from spotcheck.gateway.audit.service import AuditEntry, append_audit_many, message_entry
 from spotcheck.gateway.cases.lifecycle import ACTIONS, CaseState, IllegalTransitionError, allowed_actions, next_state
 from spotcheck.gateway.cases.notices import announcement, email_recipient, platform_recipient
 from spotcheck.gateway.cases.queries import CaseDetail, load_case, read_case
@@ -105,7 +105,9 @@ class CaseService:
         detail = audit.detail
         if sent:
             detail = {**detail, "messages": [_audited(row) for row in sent]}
-        await append_audit(self.session, actor=audit.actor, action=audit.action, subject=audit.subject, detail=detail)
+        # Each notice is also a leaf of its own, which its recipient can compute from the message it received.
+        leaves = [message_entry("out", row.id, row.timestamp, row.body, actor=audit.actor) for row in sent]
+        await append_audit_many(self.session, [AuditEntry(audit.actor, audit.action, audit.subject, detail), *leaves])
         await self.session.commit()
         if sent:
             self.runtime.wake_outbox()

@@ -35,4 +35,10 @@ async def intake(platform_id: FromPath[str], request: Request[Any, Any, State], 
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
     result = await IntakeService(session, runtime).receive_reply(platform_id, body, headers)
-    return {"status": result.status, "id": result.message_id, "type": result.type, "detail": result.detail}
+    return {
+        "status": result.status,
+        "id": result.message_id,
+        "type": result.type,
+        "detail": result.detail,
+        "leaf_hash": result.leaf_hash,
+    }

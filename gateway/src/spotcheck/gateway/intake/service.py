@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway.audit.service import append_audit
+from spotcheck.gateway.audit.service import AuditEntry, append_audit_many, message_entry, message_leaf_hash
 from spotcheck.gateway.intake.effects import apply_reply
 from spotcheck.gateway.intake.verifiers import inbound_verifier
 from spotcheck.gateway.runtime import Runtime
@@ -41,6 +41,7 @@ class IntakeResult:
     message_id: str
     type: str
     detail: dict[str, Any]
+    leaf_hash: str = ""  # hex RFC 9162 hash of the reply's leaf in the transparency log
 
 
 class IntakeService:
@@ -85,12 +86,12 @@ class IntakeService:
             outcome=detail,
         )
         self.session.add(row)
-        await append_audit(
-            self.session,
-            actor=f"platform:{platform_id}",
-            action=f"reply.{message_type}",
-            subject=row.id,
-            detail={
+        actor = f"platform:{platform_id}"
+        reply_entry = AuditEntry(
+            actor,
+            f"reply.{message_type}",
+            row.id,
+            {
                 "case_id": case.id,
                 "webhook_id": webhook_id,
                 "body_sha256": digest,
@@ -98,6 +99,9 @@ class IntakeService:
                 "signature": row.signature_header,
             },
         )
+        # The reply is also a leaf of its own, which the platform can compute from what it sent.
+        inbound = message_entry("in", webhook_id, headers["webhook-timestamp"], body, actor=actor)
+        _, leaf = await append_audit_many(self.session, [reply_entry, inbound])
         try:
             await self.session.commit()
         except IntegrityError:
@@ -108,7 +112,7 @@ class IntakeService:
                 raise
             return _duplicate(existing, digest)
         self.runtime.metrics.replies.labels(message_type, "accepted").inc()
-        return IntakeResult(status="accepted", message_id=row.id, type=message_type, detail=detail)
+        return IntakeResult(status="accepted", message_id=row.id, type=message_type, detail=detail, leaf_hash=leaf)
 
     async def _verify(self, platform_id: str, body: bytes, headers: dict[str, str]) -> None:
         webhook = await inbound_verifier(self.session, self.runtime, platform_id)
@@ -155,4 +159,10 @@ def _duplicate(existing: InboundMessage, digest: str) -> IntakeResult:
         raise ProblemError(
             409, "idempotency-conflict", "this webhook-id was already used with a different body; use a new id"
         )
-    return IntakeResult(status="duplicate", message_id=existing.id, type=existing.message_type, detail=existing.outcome)
+    return IntakeResult(
+        status="duplicate",
+        message_id=existing.id,
+        type=existing.message_type,
+        detail=existing.outcome,
+        leaf_hash=message_leaf_hash("in", existing.webhook_id, existing.signed_timestamp, existing.body),
+    )

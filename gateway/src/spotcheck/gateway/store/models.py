@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -84,7 +85,7 @@ class Authority(Base):
 
 
 class Entrustment(Base):
-    """A higher authority entrusting a lower one with sampling in an area (seed 二, last paragraph)."""
+    """A higher authority entrusting a lower one with sampling in an area (opinion 二, last paragraph)."""
 
     __tablename__ = "entrustments"
 
@@ -202,6 +203,9 @@ class Case(Base):
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
     manufacturer_id: Mapped[str | None] = mapped_column(ForeignKey("manufacturers.id"))
     plan_reference: Mapped[str] = mapped_column(String(200), default="")
+    # The plan (``plans.id``, migration 0003) and where the case comes from: a draw or a targeted selection.
+    plan_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    origin: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     sample_name: Mapped[str] = mapped_column(String(200))
     trademark: Mapped[str] = mapped_column(String(200))
     spec_model: Mapped[str] = mapped_column(String(200))
@@ -404,9 +408,23 @@ class OperationalEvent(Base):
 
 
 class AuditRecord(Base):
-    """An append-only, hash-chained record of every change and every message in or out."""
+    """An append-only record of every change and every message in or out, and its leaf in the transparency log.
+
+    A request inserts the record with its RFC 9162 ``leaf_hash`` and nothing else; the sequencer later assigns
+    ``leaf_index`` (see :mod:`spotcheck.gateway.audit.sequencer`). ``prev_hash`` and ``hash`` are the links of the
+    hash chain kept before the log (migration ``0004``): set on those records only, so their checkpoints still verify.
+    """
 
     __tablename__ = "audit_records"
+    __table_args__ = (
+        # The sequencer's queue: the few records not integrated yet, in insertion order.
+        Index(
+            "ix_audit_records_unsequenced",
+            "seq",
+            postgresql_where=text("leaf_index IS NULL"),
+            sqlite_where=text("leaf_index IS NULL"),
+        ),
+    )
 
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -414,5 +432,7 @@ class AuditRecord(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(120))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+    leaf_index: Mapped[int | None] = mapped_column(BigInteger, unique=True)

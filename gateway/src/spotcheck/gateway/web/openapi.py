@@ -206,6 +206,46 @@ REQUEST_EXAMPLES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
             },
         },
     ),
+    ("post", "/v1/plans"): (
+        "2026年第四季度儿童服装网络抽检实施方案",
+        {
+            "title": "2026年第四季度儿童服装网络抽检",
+            "number_prefix": "浙市监抽",
+            "content": {
+                "product_range": "网络交易平台销售的儿童服装",
+                "varieties": ["婴幼儿服装", "儿童外套"],
+                "quantities": "每批次2件（样品1件、备份样品1件）",
+                "test_basis": ["GB 31701-2015"],
+                "test_items": ["甲醛含量", "pH值", "绳带"],
+                "judgement_principles": "依据标准逐项判定，任一项不合格即判定为不合格",
+                "testing_institution": "浙江省质量检验检测研究院",
+                "schedule_from": "2026-10-01",
+                "schedule_until": "2026-12-31",
+                "budget_fen": 5_000_000,
+            },
+            "buyers": [
+                {
+                    "name": "张三",
+                    "kind": "officer",
+                    "accounts": [{"platform_id": "demo-mall", "user_name": "zj_buyer01"}],
+                }
+            ],
+            "addresses": [{"address": "杭州市西湖区文三路1号", "recipient": "张三"}],
+        },
+    ),
+    ("post", "/v1/plans/{plan_id}/draws"): (
+        "从名录库中随机抽取3户童装经营者和2名检查人员",
+        {"scope": {"platforms": ["demo-mall"], "categories": ["童装"], "division_prefix": "3301"}, "count": 3}
+        | {"inspector_count": 2},
+    ),
+    ("post", "/v1/draws/{draw_id}/reveal"): (
+        "第二名执法人员录入的信标",
+        {"beacon": "2026-12-07 上证指数收盘 3412.56", "beacon_source": "上海证券交易所收盘指数"},
+    ),
+    ("post", "/v1/directory/inspectors"): (
+        "执法检查人员",
+        {"name": "赵六", "kind": "officer", "organisation": "浙江省市场监督管理局", "certificate_no": "ZJ-0001"},
+    ),
 }
 """One example request body per operation, keyed by (method, path template)."""
 
