@@ -110,7 +110,7 @@ def parse_draws(text: str) -> Outcome:
         return Outcome(error="no ratio line in the output")
     ratio, goal = found
     baseline = _number(rf"baseline sorted\(ids\):\s*{NUMBER} ms", text)
-    ours = _number(rf"candidates_digest \+ select \(the draw\):\s*{NUMBER} ms", text)
+    ours = _number(rf"freeze_candidates \+ select \(the draw\):\s*{NUMBER} ms", text)
     notes = [line.strip() for line in text.splitlines() if "candidates, draw" in line]
     return Outcome([Figure("time to freeze the list and draw", "ms", baseline, ours, ratio, goal)], notes)
 
@@ -268,7 +268,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "draws",
         "bench_draws.py",
         "Random draw of 1,000 from 1,000,000 candidates",
-        "`candidates_digest` + `select` of `spotcheck.sdk` (check, sort and hash the list; rank every id by "
+        "`freeze_candidates` + `select` of `spotcheck.sdk` (check, sort and hash the list once; rank every id by "
         "SHA-256(seed ‖ id)) against `sorted` of the same shuffled ids (CPU time, lower is better).",
         ours=False,
         parse=_by_text(parse_draws),

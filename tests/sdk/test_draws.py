@@ -641,3 +641,16 @@ def test_cli_an_unusable_url_exits_2(
         else:
             route.mock(return_value=answer)
         assert message in usage_error(capsys, "draws", "verify", URL)
+
+
+def test_a_frozen_list_is_checked_once_and_draws_as_the_raw_list_does() -> None:
+    from spotcheck.sdk import freeze_candidates
+
+    ids = [f"m-{n:03d}" for n in range(50, 0, -1)]
+    frozen = freeze_candidates(ids)
+    assert list(frozen.ids) == sorted(ids)
+    assert frozen.sha256 == candidates_digest(ids)
+    seed = draw_seed(bytes(range(32)), "beacon")
+    assert select(seed, frozen, 5) == select(seed, ids, 5)
+    with pytest.raises(ValueError, match="candidates"):
+        freeze_candidates(["a", "a"])

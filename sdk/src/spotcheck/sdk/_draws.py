@@ -49,6 +49,7 @@ import hashlib
 import heapq
 import re
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -62,6 +63,7 @@ __all__ = [
     "INSPECTOR_DOMAIN",
     "PROTOCOL",
     "DrawRecord",
+    "FrozenCandidates",
     "InspectorDraw",
     "candidates_digest",
     "checked_count",
@@ -70,6 +72,7 @@ __all__ = [
     "commitment_for",
     "digest_of_sorted",
     "draw_seed",
+    "freeze_candidates",
     "is_text",
     "pick_smallest",
     "reveal_draw",
@@ -92,6 +95,29 @@ _C0: Final = re.compile("[\x00-\x1f]")
 
 
 # ---- The protocol's functions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FrozenCandidates:
+    """A candidate list checked once, sorted by code point, with its ``candidates_sha256``.
+
+    Build it with :func:`freeze_candidates`; :func:`select` takes it without checking the ids again, so freezing
+    the list and drawing from it costs one check, one sort and one hash per id.
+    """
+
+    ids: tuple[str, ...]
+    sha256: str
+
+
+def freeze_candidates(ids: Iterable[str]) -> FrozenCandidates:
+    """Check ``ids`` once (as :func:`candidates_digest` does), sort them and compute their ``candidates_sha256``.
+
+    Raises:
+        ValueError: as :func:`candidates_digest`.
+        TypeError: as :func:`candidates_digest`.
+    """
+    ordered = sorted(checked_ids(ids, "candidates"))
+    return FrozenCandidates(tuple(ordered), digest_of_sorted(ordered))
 
 
 def candidates_digest(ids: Iterable[str]) -> str:
@@ -122,18 +148,19 @@ def draw_seed(secret: bytes, beacon: str) -> bytes:
     return hashlib.sha256(_valid_secret(secret) + _valid_beacon(beacon)).digest()
 
 
-def select(seed: bytes, candidates: Iterable[str], count: int) -> list[str]:
+def select(seed: bytes, candidates: Iterable[str] | FrozenCandidates, count: int) -> list[str]:
     """The ``count`` candidates with the smallest SHA-256(seed ‖ UTF-8(id)), smallest first.
 
-    The order of ``candidates`` does not matter. Only the ``count`` best are kept while hashing, so drawing 1,000
-    of 1,000,000 ids costs about twice as long as sorting them (checks included).
+    The order of ``candidates`` does not matter; a :class:`FrozenCandidates` is taken as already checked. Only
+    the ``count`` best are kept while hashing: freezing 1,000,000 ids and drawing 1,000 of them costs under three
+    times as long as sorting them.
 
     Raises:
         ValueError: ``seed`` is not 32 bytes, ``count`` is below 1 or above the number of candidates, or an id is
             empty, repeated or holds a control character (each message names the field).
         TypeError: ``count`` is not an integer, or ``candidates`` is not a collection of strings.
     """
-    ids = checked_ids(candidates, "candidates")
+    ids = list(candidates.ids) if isinstance(candidates, FrozenCandidates) else checked_ids(candidates, "candidates")
     return pick_smallest(_valid_seed(seed), b"", ids, checked_count(count, len(ids), "count"))
 
 
