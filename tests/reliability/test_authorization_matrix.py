@@ -280,6 +280,7 @@ POLICIES: dict[str, Policy] = {
     # The CSV names Zhejiang divisions: another province's import is refused as outside its area.
     "POST /v1/directory/merchants/import": Policy("write", bound=True),
     "GET /v1/directory/inspectors": Policy("read"),
+    "GET /v1/directory/merchants": Policy("read"),
     "POST /v1/directory/inspectors": Policy(
         "write", body=lambda n: {"name": f"检查员{n}", "kind": "officer", "organisation": "浙江省局"}
     ),

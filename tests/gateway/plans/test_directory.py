@@ -38,6 +38,24 @@ async def test_a_valid_csv_is_imported_and_a_second_import_updates(bureau: Burea
     assert await _entries(bureau) == 2
 
 
+async def test_the_object_directory_is_listed_and_filtered(bureau: Bureau) -> None:
+    await _import(bureau, HEADER + "\r\n".join(GOOD) + "\r\n")
+    auth = bureau.gw.auth(bureau.author)
+
+    everything = await bureau.gw.client.get("/v1/directory/merchants", headers=auth)
+    babies = await bureau.gw.client.get("/v1/directory/merchants?category=婴幼儿服装", headers=auth)
+    xihu = await bureau.gw.client.get("/v1/directory/merchants?division_prefix=330108", headers=auth)
+    paged = await bureau.gw.client.get("/v1/directory/merchants?limit=1&offset=1", headers=auth)
+    bad = await bureau.gw.client.get("/v1/directory/merchants?division_prefix=33x", headers=auth)
+
+    assert [m["shop_id"] for m in everything.json()] == ["kids-001", "kids-002"]
+    assert everything.json()[0]["categories"] == ["童装", "婴幼儿服装"]
+    assert [m["shop_id"] for m in babies.json()] == ["kids-001"]
+    assert [m["shop_id"] for m in xihu.json()] == ["kids-002"]
+    assert [m["shop_id"] for m in paged.json()] == ["kids-002"]
+    assert bad.status_code == 400
+
+
 async def test_bad_rows_are_named_by_row_and_column_and_nothing_is_imported(bureau: Bureau) -> None:
     rows = [
         GOOD[0],

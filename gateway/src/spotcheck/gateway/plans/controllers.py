@@ -5,18 +5,19 @@ Each handler parses the request, calls one service method, which authorises, act
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from spotcheck.gateway.plans.directory import DirectoryService, ImportRejectedError
 from spotcheck.gateway.plans.draws import DrawScopeSpec, draw_record
 from spotcheck.gateway.plans.ledger import ledger_csv, ledger_json, ledger_xlsx
 from spotcheck.gateway.plans.schemas import (
+    DirectoryMerchantView,
     DrawCreate,
     InspectorCreate,
     InspectorView,
@@ -255,6 +256,34 @@ class DirectoryController(Controller):
         except ImportRejectedError as exc:
             return _import_problem(request, exc)
         return Response({"imported": imported}, status_code=201)
+
+    @get("/merchants", summary="This authority's object directory (filter by platform, category, division)")
+    async def merchants(
+        self,
+        session: Session,
+        principal: CurrentPrincipal,
+        platform_id: FromQuery[str | None] = None,
+        category: FromQuery[str | None] = None,
+        division_prefix: Annotated[str | None, Parameter(pattern=r"^[0-9]{1,6}$")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> list[DirectoryMerchantView]:
+        """The merchants a draw of this authority can take, by platform and shop."""
+        rows = await DirectoryService(session, principal).merchants(
+            platform_id=platform_id, category=category, division_prefix=division_prefix, limit=limit, offset=offset
+        )
+        return [
+            DirectoryMerchantView(
+                merchant_id=merchant.id,
+                platform_id=entry.platform_id,
+                shop_id=merchant.shop_id,
+                shop_name=merchant.shop_name,
+                kind=merchant.kind,
+                division_code=entry.division_code,
+                categories=[str(c) for c in entry.categories],
+            )
+            for entry, merchant in rows
+        ]
 
     @post("/inspectors", summary="Add an inspector to the inspector directory")
     async def add_inspector(

@@ -209,6 +209,27 @@ class DirectoryService:
         await self.session.commit()
         return row
 
+    async def merchants(
+        self, *, platform_id: str | None, category: str | None, division_prefix: str | None, limit: int, offset: int
+    ) -> list[tuple[MerchantDirectoryEntry, Merchant]]:
+        """This authority's object directory, by platform and shop, filtered as asked."""
+        self.principal.require_scope("read")
+        query = (
+            select(MerchantDirectoryEntry, Merchant)
+            .join(Merchant, Merchant.id == MerchantDirectoryEntry.merchant_id)
+            .where(MerchantDirectoryEntry.authority_id == self.principal.authority_id)
+            .order_by(MerchantDirectoryEntry.platform_id, Merchant.shop_id)
+        )
+        if platform_id:
+            query = query.where(MerchantDirectoryEntry.platform_id == platform_id)
+        if division_prefix:
+            query = query.where(MerchantDirectoryEntry.division_code.startswith(division_prefix, autoescape=True))
+        rows = [(entry, merchant) for entry, merchant in await self.session.execute(query)]
+        if category:
+            # Categories are a JSON list: filtered here, the same way on SQLite and PostgreSQL.
+            rows = [(entry, merchant) for entry, merchant in rows if category in entry.categories]
+        return rows[offset : offset + limit]
+
     async def inspectors(self) -> list[Inspector]:
         """This authority's inspectors, in the order they were added."""
         self.principal.require_scope("read")

@@ -129,6 +129,18 @@ class InspectorCreate(RequestBody, kw_only=True, frozen=True):
     certificate_no: Annotated[str, Meta(max_length=64)] | None = None
 
 
+class DirectoryMerchantView(msgspec.Struct, kw_only=True):
+    """A merchant in the object directory (检查对象名录库)."""
+
+    merchant_id: str
+    platform_id: str | None
+    shop_id: str
+    shop_name: str
+    kind: str
+    division_code: str
+    categories: list[str]
+
+
 class InspectorView(msgspec.Struct, kw_only=True):
     """An inspector in the directory."""
 
