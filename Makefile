@@ -10,7 +10,7 @@ export UV_LINK_MODE := copy
 VENV_STAMP := .venv/.spotcheck-synced
 MEMBERS := schemas sdk adapters gateway
 
-.PHONY: setup serve test lint typecheck unit schemas bench bench-smoke demo clean browser-deps
+.PHONY: setup serve test lint typecheck unit schemas bench bench-smoke demo clean browser-deps node-example
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -46,7 +46,19 @@ browser-deps:
 		|| echo "warning: could not install chromium; browser tests will fail under CI=true"; \
 	else echo "warning: chromium missing and not root; run: sudo apt-get install chromium fonts-wqy-microhei"; fi
 
-unit: $(VENV_STAMP) browser-deps
+# The Node.js platform example (examples/platform_node) installs exactly its committed lock file. Without node
+# it is skipped locally (its tests skip too); under CI=true a missing node is a failure, as tests/conftest.py does.
+NODE_EXAMPLE := examples/platform_node
+node-example: ## npm ci for the Node.js platform example (when node is present)
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+		if [ $(NODE_EXAMPLE)/node_modules/.package-lock.json -nt $(NODE_EXAMPLE)/package-lock.json ]; then :; \
+		else echo "npm ci in $(NODE_EXAMPLE)"; \
+			(cd $(NODE_EXAMPLE) && npm ci --no-audit --no-fund --loglevel=error) || exit 1; fi; \
+	else case "$${CI,,}" in 1|true|yes) \
+		echo "error: node and npm are required under CI=true (examples/platform_node)" >&2; exit 1;; esac; \
+		echo "warning: node/npm not found: skipping $(NODE_EXAMPLE) (its tests skip; install Node.js 20+)"; fi
+
+unit: $(VENV_STAMP) browser-deps node-example
 	.venv/bin/pytest -n 2 --dist loadgroup
 
 test: lint typecheck unit ## the whole suite: lint, types, tests (what CI runs)
@@ -61,4 +73,4 @@ bench-smoke: $(VENV_STAMP) ## every benchmark script end to end at a tiny size
 	.venv/bin/pytest tests/bench -m bench_smoke -p no:xdist
 
 clean:
-	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache $(NODE_EXAMPLE)/node_modules
