@@ -8,8 +8,10 @@ published document says ``$``.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
+import msgspec
 from litestar.openapi.spec import (
     Components,
     Example,
@@ -18,6 +20,7 @@ from litestar.openapi.spec import (
     OpenAPIResponse,
     OpenAPIType,
     Operation,
+    Parameter,
     Reference,
     Schema,
 )
@@ -306,6 +309,12 @@ _PROBLEM_RESPONSES = {
 }
 
 
+# Public addresses that answer 404 although they take no path parameter: the log before its first checkpoint,
+# and a proof for a leaf the tree does not hold.
+_PUBLIC_NOT_FOUND = {"/public/log/checkpoint", "/public/log/proof"}
+_HTML_ERROR = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, description="an HTML error page"))
+
+
 def _problem_responses(openapi: OpenAPI) -> None:
     """Document the problem documents every operation may answer with (Litestar only knows its own 400)."""
     openapi.components = openapi.components or Components()
@@ -314,24 +323,174 @@ def _problem_responses(openapi: OpenAPI) -> None:
     openapi.components.schemas = schemas
     problem = OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))
     for path, item in (openapi.paths or {}).items():
-        if not path.startswith("/v1/"):
-            continue  # the public pages answer errors in HTML; probes and metrics have their own contracts
         for method in ("get", "put", "post", "delete", "patch"):
             operation: Operation | None = getattr(item, method)
             if operation is None:
                 continue
             responses = operation.responses if operation.responses is not None else {}
-            for status, description in _PROBLEM_RESPONSES.items():
-                if status == "400" and method == "get" and "400" not in responses:
-                    continue  # reads without parameters cannot be invalid
-                responses[status] = OpenAPIResponse(
-                    description=description, content={"application/problem+json": problem}
-                )
+            if path.startswith("/public/"):
+                _public_error_responses(path, operation, responses, problem)
+            elif path.startswith("/v1/"):
+                for status, description in _PROBLEM_RESPONSES.items():
+                    if status == "400" and method == "get" and "400" not in responses:
+                        continue  # reads without parameters cannot be invalid
+                    responses[status] = OpenAPIResponse(
+                        description=description, content={"application/problem+json": problem}
+                    )
+            # The probes and metrics have their own contracts and answer no client error.
             operation.responses = responses
+
+
+def _public_error_responses(
+    path: str, operation: Operation, responses: dict[str, OpenAPIResponse | Reference], problem: OpenAPIMediaType
+) -> None:
+    """The public pages answer errors as HTML pages, the data formats as problem documents."""
+    success = responses.get("200")
+    html = isinstance(success, OpenAPIResponse) and any(t.startswith("text/html") for t in success.content or {})
+    content = {"text/html": _HTML_ERROR} if html else {"application/problem+json": problem}
+    if operation.parameters:
+        responses["400"] = OpenAPIResponse(description="a parameter is invalid; the answer names it", content=content)
+    if "{" in path or path in _PUBLIC_NOT_FOUND:
+        responses["404"] = OpenAPIResponse(description="nothing published at this address", content=content)
+
+
+def _structs_by_name() -> dict[str, type[msgspec.Struct]]:
+    """Every msgspec Struct class loaded, by the name Litestar gives its component."""
+    found: dict[str, type[msgspec.Struct]] = {}
+    pending: list[type[msgspec.Struct]] = [msgspec.Struct]
+    while pending:
+        cls = pending.pop()
+        for sub in cls.__subclasses__():
+            found.setdefault(sub.__name__, sub)
+            pending.append(sub)
+    return found
+
+
+def _request_components(openapi: OpenAPI, schemas: Mapping[str, Schema | Reference]) -> set[str]:
+    """Names of the components a request body refers to, directly or through other components."""
+    names: set[str] = set()
+
+    def visit(node: object) -> None:
+        if isinstance(node, Reference):
+            name = node.ref.rsplit("/", 1)[-1]
+            if name not in names and name in schemas:
+                names.add(name)
+                visit(schemas[name])
+        elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+            for f in dataclasses.fields(node):
+                visit(getattr(node, f.name))
+        elif isinstance(node, dict):
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list | tuple):
+            for value in node:
+                visit(value)
+
+    for item in (openapi.paths or {}).values():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation: Operation | None = getattr(item, method)
+            if operation is not None and operation.request_body is not None:
+                visit(operation.request_body)
+    return names
+
+
+def _string_items(items: dict[str, Any]) -> Schema | None:
+    """The string constraints msgspec declares on a list's items (Litestar leaves them out)."""
+    if items.get("type") != "string" or not ({"minLength", "maxLength", "pattern"} & items.keys()):
+        return None
+    pattern = items.get("pattern")  # made portable with the others by _portable_patterns
+    return Schema(
+        type=OpenAPIType.STRING,
+        min_length=items.get("minLength"),
+        max_length=items.get("maxLength"),
+        pattern=pattern,
+    )
+
+
+def _exact_request_bodies(openapi: OpenAPI) -> None:
+    """Say in the document what the decoder enforces: no unknown fields, and the constraints on list items."""
+    if openapi.components is None or not openapi.components.schemas:
+        return
+    schemas = openapi.components.schemas
+    structs = _structs_by_name()
+    for name in _request_components(openapi, schemas):
+        component, cls = schemas[name], structs.get(name)
+        if not isinstance(component, Schema) or cls is None or component.properties is None:
+            continue
+        if cls.__struct_config__.forbid_unknown_fields:
+            component.additional_properties = False
+        _, definitions = msgspec.json.schema_components([cls])
+        for field, spec in definitions.get(name, {}).get("properties", {}).items():
+            prop = component.properties.get(field)
+            if isinstance(prop, Schema):
+                _restore_string_constraints(prop, spec)
+
+
+def _restore_string_constraints(prop: Schema, spec: dict[str, Any]) -> None:
+    """Copy msgspec's string constraints onto list items and nullable strings, where Litestar drops them."""
+    items = _string_items(spec.get("items", {}))
+    if isinstance(prop.items, Schema) and items is not None:
+        prop.items = items
+    branches = spec.get("anyOf", [])
+    strings = [b for b in branches if _string_items(b) is not None]
+    if prop.one_of and len(strings) == 1 and {"type": "null"} in branches:
+        constrained = _string_items(strings[0])
+        prop.one_of = [constrained if _is_plain_string(b) else b for b in prop.one_of]  # type: ignore[misc]
+
+
+def _is_plain_string(branch: Schema | Reference) -> bool:
+    return isinstance(branch, Schema) and branch.type == OpenAPIType.STRING and not branch.enum and not branch.const
+
+
+# Parameters the handlers read as optional strings and check themselves: required, or with their pattern.
+_REQUIRED_QUERY = {
+    "/public/log/consistency": {"first", "second"},
+    "/public/log/leaves": {"start", "end"},
+    "/public/log/proof": {"tree_size"},
+}
+_PATH_PATTERNS = {"sha256": "^[0-9a-f]{64}$"}
+
+
+def _exact_parameters(openapi: OpenAPI) -> None:
+    """Say which query parameters the server requires and which path values it accepts."""
+    for path, item in (openapi.paths or {}).items():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation: Operation | None = getattr(item, method)
+            for parameter in (operation.parameters or []) if operation is not None else []:
+                if not isinstance(parameter, Parameter):
+                    continue
+                if parameter.param_in == "query" and parameter.name in _REQUIRED_QUERY.get(path, set()):
+                    parameter.required = True
+                    parameter.schema = Schema(type=OpenAPIType.STRING, pattern="^[0-9]+$")
+                pattern = _PATH_PATTERNS.get(parameter.name)
+                if parameter.param_in == "path" and pattern and isinstance(parameter.schema, Schema):
+                    parameter.schema.pattern = pattern
+
+
+# Handlers that answer pre-encoded JSON bytes, which Litestar documents as a string.
+_JSON_BYTES_RESPONSES = {
+    "/public/draws.json": Schema(
+        type=OpenAPIType.OBJECT,
+        required=["draws"],
+        properties={"draws": Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.OBJECT))},
+    ),
+}
+
+
+def _json_bytes_responses(openapi: OpenAPI) -> None:
+    for path, schema in _JSON_BYTES_RESPONSES.items():
+        item = (openapi.paths or {}).get(path)
+        success = item.get.responses.get("200") if item and item.get and item.get.responses else None
+        if isinstance(success, OpenAPIResponse) and success.content:
+            for media in success.content.values():
+                media.schema = schema
 
 
 def polish_openapi(openapi: OpenAPI) -> OpenAPI:
     """Make patterns ECMA-262 portable, document problem answers and attach a request example to every body."""
+    _exact_request_bodies(openapi)
+    _exact_parameters(openapi)
+    _json_bytes_responses(openapi)
     _portable_patterns(openapi, set())
     _problem_responses(openapi)
     for path, item in (openapi.paths or {}).items():
