@@ -10,10 +10,12 @@ a targeted selection (问题导向: consumer complaints about its heaters); the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
+
+from spotcheck.gateway.workdays import SHANGHAI
 
 __all__ = ["DemoPlan", "PlanTokens", "run_plan_and_draw"]
 
@@ -53,7 +55,7 @@ async def _post(api: httpx.AsyncClient, token: str, path: str, body: dict[str, A
 
 
 def _plan_body() -> dict[str, Any]:
-    year = datetime.now(UTC).year
+    year = datetime.now(SHANGHAI).year  # plans are numbered by the year in Beijing
     return {
         "title": f"{year}年电暖器网络交易商品质量抽检",
         "number_prefix": "浙市监抽",
@@ -94,7 +96,8 @@ async def run_plan_and_draw(api: httpx.AsyncClient, tokens: PlanTokens, note: An
     scope = {"platforms": ["demo-mall"], "categories": ["电暖器"]}
     draw = await _post(api, tokens.author, f"/plans/{plan['id']}/draws", {"scope": scope, "count": 2})
     note(f"committed draw {draw['id']}: 2 of {len(draw['candidates'])}, commitment {draw['commitment'][:12]}…")
-    beacon = f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} 第二名执法人员现场录入"
+    # An officer reads the beacon on a Chinese page: Beijing time, as every time people read.
+    beacon = f"{datetime.now(SHANGHAI):%Y-%m-%d %H:%M:%S} 北京时间 第二名执法人员现场录入"
     draw = await _post(api, tokens.second, f"/draws/{draw['id']}/reveal", {"beacon": beacon})
     note(f"revealed with a second officer's beacon: selected {draw['selected']} (see /public/draws.json)")
     origin = {"kind": "draw", "draw_id": draw["id"]}
