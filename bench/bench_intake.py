@@ -47,11 +47,11 @@ from _common import (
     admin_token,
     api_client,
     bench_settings,
+    call,
     finish,
     free_port,
     fresh_postgres,
     gateway_env,
-    open_case,
     percentile,
     pin_current_process,
     register_platform,
@@ -73,6 +73,7 @@ if TYPE_CHECKING:
 NAME = "intake"
 RPS_GOAL = Goal(">=", 0.6)
 P99_GOAL = Goal("<=", 2.0)
+PROCESSES_GOAL = Goal(">=", 1.7)
 SIZES: dict[str, dict[str, int]] = {
     "smoke": {"seconds": 1, "connections": 8},
     "quick": {"seconds": 5, "connections": 32},
@@ -349,26 +350,49 @@ async def database(kind: str, admin_dsn: str, workdir: Path) -> AsyncIterator[st
 
 
 async def prepare(settings: Any) -> Target:
-    """A platform with an Ed25519 reply key and a case whose sampling notice it can acknowledge."""
+    """A platform with an Ed25519 reply key, a case of its merchant, and a notice on that case it can acknowledge.
+
+    The notice is written straight into the outbox (it is never delivered: the benchmark runs no worker), so the
+    benchmark measures the intake alone, whatever steps the case lifecycle asks for before a notice goes out.
+    """
     async with api_client(settings) as client:
         token = await admin_token(settings)
         platform = await register_platform(client, token, "intake-mall", "http://127.0.0.1:9/unused")
-        case_id = await open_case(client, token, platform.id, shop="shop-intake", until="notified")
+        merchant = await call(
+            client,
+            "/v1/merchants",
+            token,
+            {"platform_id": platform.id, "shop_id": "shop-intake", "shop_name": "基准旗舰店", "kind": "natural_person"},
+        )
+        product = {"sample_name": "电热水壶", "trademark": "美的", "spec_model": "MK-HJ1705"}
+        case = await call(
+            client,
+            "/v1/cases",
+            token,
+            {"merchant_id": merchant["id"], "product": product, "plan_reference": "浙市监抽〔2026〕12号"},
+        )
+    notice_id = new_message_id()
     engine = create_engine(settings.store.url)
     try:
-        async with session_factory(engine)() as session:
-            notice_id = await session.scalar(
-                select(OutboundMessage.id).where(
-                    OutboundMessage.case_id == case_id,
-                    OutboundMessage.message_type == "sampling.notice",
-                    OutboundMessage.recipient_kind == "platform",
+        async with session_factory(engine)() as session, session.begin():
+            session.add(
+                OutboundMessage(
+                    id=notice_id,
+                    case_id=case["id"],
+                    message_type="sampling.notice",
+                    recipient_kind="platform",
+                    recipient_id=platform.id,
+                    recipient_name="基准商城",
+                    adapter="webhook",
+                    destination={"platform_id": platform.id},
+                    body=b"{}",
+                    timestamp=int(time.time()),
+                    status="delivered",
                 )
             )
     finally:
         await engine.dispose()
-    if notice_id is None:
-        raise BenchError("the sampling notice to the platform was not written")
-    return Target(platform.id, platform.reply_secret_key, case_id, notice_id)
+    return Target(platform.id, platform.reply_secret_key, case["id"], notice_id)
 
 
 async def stored_replies(database_url: str) -> int:
@@ -390,6 +414,7 @@ class Plan:
     loadgen: str  # wrk path or "python"
     server_core: int | None
     load_core: int | None
+    processes: bool = False  # also compare 2 API processes with 1 (PostgreSQL)
 
 
 def load(plan: Plan, base: str, path: str, pool: Path) -> Load:
@@ -407,7 +432,6 @@ async def measure_database(kind: str, plan: Plan, admin_dsn: str, workdir: Path)
         path = f"/v1/intake/{target.platform_id}"
         warm = workdir / "warm.tsv"
         pool = workdir / "pool.tsv"
-
         port = free_port()
         bare_command = [sys.executable, str(BENCH_DIR / "_common.py"), "bare-server", "--port", str(port)]
         with server_process(bare_command, port=port, core=plan.server_core, log=workdir / "bare.log") as base:
@@ -416,19 +440,60 @@ async def measure_database(kind: str, plan: Plan, admin_dsn: str, workdir: Path)
             await asyncio.to_thread(write_pool, target, 2000, pool)
             bare = await asyncio.to_thread(load, plan, base, path, pool)
 
-        port = free_port()
-        env = gateway_env(workdir, url, SPOTCHECK_PORT=str(port), SPOTCHECK_RUN_WORKER="false")
-        with server_process(
-            [SPOTCHECK_CLI, "serve", "--no-worker"], port=port, env=env, core=plan.server_core, log=workdir / "gw.log"
-        ) as base:
-            await asyncio.to_thread(write_pool, target, WARM_UP, warm)
-            await warm_up(base + path, read_pool(warm))
-            before = await stored_replies(url)
-            # Signed right before the run, so every signature is inside the gateway's 300 s window throughout.
-            await asyncio.to_thread(write_pool, target, max(500, POOL_PER_SECOND * plan.seconds), pool)
-            ours = await asyncio.to_thread(load, plan, base, path, pool)
-        stored = await stored_replies(url) - before
-    return {"bare": bare, "ours": ours, "stored": stored}
+        ours, stored = await measure_gateway(plan, url, workdir, target, workers=1, core=plan.server_core)
+        result: dict[str, Any] = {"bare": bare, "ours": ours, "stored": stored}
+        if kind == "postgres" and plan.processes:
+            # Several API processes need several cores: both runs of this pair are left unpinned, so the ratio
+            # compares like with like (the load generator shares the machine with them).
+            one, _ = await measure_gateway(plan, url, workdir, target, workers=1, core=None)
+            two, _ = await measure_gateway(plan, url, workdir, target, workers=2, core=None)
+            result["processes"] = {"one": one, "two": two}
+    return result
+
+
+async def measure_gateway(
+    plan: Plan, url: str, workdir: Path, target: Target, *, workers: int, core: int | None
+) -> tuple[Load, int]:
+    """The gateway intake served by ``workers`` processes under the planned load; what was measured and stored."""
+    path = f"/v1/intake/{target.platform_id}"
+    warm = workdir / "warm.tsv"
+    pool = workdir / "pool.tsv"
+    port = free_port()
+    env = gateway_env(workdir, url, SPOTCHECK_PORT=str(port), SPOTCHECK_RUN_WORKER="false")
+    command = [SPOTCHECK_CLI, "serve", "--no-worker", "--workers", str(workers)]
+    with server_process(command, port=port, env=env, core=core, log=workdir / f"gw-{workers}.log") as base:
+        await asyncio.to_thread(write_pool, target, WARM_UP * workers, warm)
+        await warm_up(base + path, read_pool(warm))
+        before = await stored_replies(url)
+        # Signed right before the run, so every signature is inside the gateway's 300 s window throughout.
+        await asyncio.to_thread(write_pool, target, max(500, POOL_PER_SECOND * workers * plan.seconds), pool)
+        ours = await asyncio.to_thread(load, plan, base, path, pool)
+    return ours, await stored_replies(url) - before
+
+
+def report(kind: str, result: dict[str, Any], rows: list[Row], details: dict[str, Any], warnings: list[str]) -> None:
+    """Print one database's figures and add its rows, details and warnings."""
+    bare, ours = result["bare"], result["ours"]
+    print(f"  {kind}:")
+    for label, figures in (("bare Litestar endpoint", bare), ("gateway intake", ours)):
+        print(
+            f"    {label:<24} {figures.rps:9.1f} req/s  p50 {figures.p50_ms:8.2f} ms  "
+            f"p99 {figures.p99_ms:8.2f} ms  non-2xx/errors {figures.errors}"
+        )
+    print(f"    replies stored: {result['stored']}; pool wrap-arounds (duplicates sent): {ours.wraps}")
+    if ours.errors or ours.wraps:
+        warnings.append(f"{kind}: {ours.errors} non-2xx/errors, {ours.wraps} pool wrap-arounds")
+    rows.append(Row(f"throughput, {kind}", "req/s", bare.rps, ours.rps, RPS_GOAL))
+    rows.append(Row(f"p99 latency, {kind}", "ms", bare.p99_ms, ours.p99_ms, P99_GOAL))
+    if "processes" in result:
+        one, two = result["processes"]["one"], result["processes"]["two"]
+        print(
+            f"    intake, 1 process (unpinned) {one.rps:9.1f} req/s; 2 processes {two.rps:9.1f} req/s "
+            f"on {os.cpu_count()} cores shared with the load generator"
+        )
+        rows.append(Row("2 API processes vs 1, postgres", "req/s", one.rps, two.rps, PROCESSES_GOAL))
+        details["processes"] = {"one": one.__dict__, "two": two.__dict__}
+    details[kind] = {"bare": bare.__dict__, "ours": ours.__dict__, "stored": result["stored"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -440,6 +505,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-install", action="store_true", help="never apt-get install wrk")
     parser.add_argument("--seconds", type=int, help="seconds of load per side (default by size: 1 / 5 / 15)")
     parser.add_argument("--connections", type=int, help="connections (default by size: 8 / 32 / 64)")
+    parser.add_argument(
+        "--no-processes", action="store_true", help="skip the 2-processes-vs-1 comparison on PostgreSQL"
+    )
     args = parser.parse_args(argv)
     size = SIZES[args.size]
     seconds, connections = args.seconds or size["seconds"], args.connections or size["connections"]
@@ -456,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             reason = "wrk is not installed: asyncio/aiohttp generator in its own process"
     server_core, load_core = split_cores()
-    plan = Plan(seconds, connections, loadgen, server_core, load_core)
+    plan = Plan(seconds, connections, loadgen, server_core, load_core, processes=not args.no_processes)
     print(
         f"{seconds} s of load per side, {connections} connections; load generator: {reason}; "
         f"server on core {server_core}, load on core {load_core}"
@@ -470,25 +538,13 @@ def main(argv: list[str] | None = None) -> int:
         for kind in kinds:
             with tempfile.TemporaryDirectory(prefix=f"bench-intake-{kind}-") as tmp:
                 result = asyncio.run(measure_database(kind, plan, args.pg_admin, Path(tmp)))
-            bare, ours = result["bare"], result["ours"]
-            print(f"  {kind}:")
-            for label, figures in (("bare Litestar endpoint", bare), ("gateway intake", ours)):
-                print(
-                    f"    {label:<24} {figures.rps:9.1f} req/s  p50 {figures.p50_ms:8.2f} ms  "
-                    f"p99 {figures.p99_ms:8.2f} ms  non-2xx/errors {figures.errors}"
-                )
-            print(f"    replies stored: {result['stored']}; pool wrap-arounds (duplicates sent): {ours.wraps}")
-            if ours.errors or ours.wraps:
-                warnings.append(f"{kind}: {ours.errors} non-2xx/errors, {ours.wraps} pool wrap-arounds")
-            rows.append(Row(f"throughput, {kind}", "req/s", bare.rps, ours.rps, RPS_GOAL))
-            rows.append(Row(f"p99 latency, {kind}", "ms", bare.p99_ms, ours.p99_ms, P99_GOAL))
-            details[kind] = {"bare": bare.__dict__, "ours": ours.__dict__, "stored": result["stored"]}
+            report(kind, result, rows, details, warnings)
     except BenchError as exc:
         print(f"intake benchmark failed: {exc}", file=sys.stderr)
         return 2
     for row in rows:
         print(f"  {row.what}: ratio {row.ratio:.2f} (goal {row.goal})")
-    primary = min((row for row in rows if row.unit == "req/s"), key=lambda row: row.ratio)
+    primary = min((row for row in rows if row.what.startswith("throughput")), key=lambda row: row.ratio)
     notes = [f"load generator: {reason}", *warnings]
     return finish(NAME, size=args.size, rows=rows, primary=primary, notes=notes, details=details)
 

@@ -1,7 +1,7 @@
 """Making attempts durable: a group commit (:class:`OutcomeRecorder`) over the store's write (:class:`OutcomeWriter`).
 
 Outcomes that finish while a write is under way wait for the next one and share its transaction, so a busy
-worker pays one commit, one chain-head look-up and one insert per batch instead of per message (each round trip
+worker pays one commit and one multi-row insert per batch instead of per message, with no lock (each round trip
 to the store costs far more than the work itself). The recorder knows nothing of the store; the writer knows
 nothing of batching.
 """

@@ -8,7 +8,7 @@ from litestar import Request, post
 from litestar.datastructures import State
 from litestar.params import FromPath
 
-from spotcheck.gateway.intake.service import IntakeService
+from spotcheck.gateway.intake.service import IntakeCommitter, IntakeService
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.web.deps import Session
 from spotcheck.gateway.web.problems import ProblemError
@@ -34,7 +34,8 @@ async def intake(platform_id: FromPath[str], request: Request[Any, Any, State], 
         raise ProblemError(415, "unsupported-media-type", "send the reply as application/json")
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
-    result = await IntakeService(session, runtime).receive_reply(platform_id, body, headers)
+    committer: IntakeCommitter = request.app.state.intake
+    result = await IntakeService(session, runtime, committer).receive_reply(platform_id, body, headers)
     return {
         "status": result.status,
         "id": result.message_id,

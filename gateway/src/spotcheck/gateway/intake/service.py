@@ -1,24 +1,27 @@
 """The platform intake: one signed endpoint for every reply type.
 
 Order of work, each step refusing with its own status: verify the raw bytes against the platform's registered
-keys (401, :mod:`~spotcheck.gateway.intake.verifiers`) → deduplicate by ``webhook-id`` (same body: 200 with no
-second effect; other body: 409) → decode and validate (400 naming the field) → check the platform answers its
-own notice (403) → apply the effect (:mod:`~spotcheck.gateway.intake.effects`), store the message verbatim and
-audit it, all in one transaction.
+keys (401, :mod:`~spotcheck.gateway.intake.verifiers`) → decode and validate (400 naming the field) → hand the
+reply to the group commit (:class:`IntakeCommitter`), which deduplicates by ``webhook-id`` (same body: 200 with no
+second effect; other body: 409), checks the platform answers its own notice (403), applies the effect
+(:mod:`~spotcheck.gateway.intake.effects`), stores the message verbatim and audits it, in a transaction shared
+with the replies that arrived meanwhile. A request is answered only after the commit that holds its reply.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.audit.service import AuditEntry, append_audit_many, message_entry, message_leaf_hash
+from spotcheck.gateway.intake.batcher import ReplyBatcher
 from spotcheck.gateway.intake.effects import apply_reply
 from spotcheck.gateway.intake.verifiers import inbound_verifier
 from spotcheck.gateway.runtime import Runtime
@@ -28,8 +31,9 @@ from spotcheck.gateway.web.problems import FieldError, ProblemError
 from spotcheck.schemas import ContractError, Reply, decode_reply, message_type_of
 from spotcheck.sdk import VerificationError
 
-__all__ = ["IntakeResult", "IntakeService"]
+__all__ = ["IntakeCommitter", "IntakeResult", "IntakeService", "VerifiedReply"]
 
+_log = structlog.get_logger("spotcheck.gateway.intake")
 _MAX_SIGNATURE_HEADER = 8192  # stored with the message; anything longer is not a signature we could have verified
 
 
@@ -44,15 +48,34 @@ class IntakeResult:
     leaf_hash: str = ""  # hex RFC 9162 hash of the reply's leaf in the transparency log
 
 
-class IntakeService:
-    """Receives the replies platforms sign, inside one database session."""
+@dataclass(frozen=True)
+class VerifiedReply:
+    """A reply whose signature verified and whose body decoded: what the group commit stores."""
 
-    def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
+    platform_id: str
+    webhook_id: str
+    timestamp: str
+    signature: str
+    body: bytes
+    digest: str
+    reply: Reply
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What deduplicates it: the platform and its ``webhook-id``."""
+        return (self.platform_id, self.webhook_id)
+
+
+class IntakeService:
+    """Receives the replies platforms sign: verification in the request, storage through the group commit."""
+
+    def __init__(self, session: AsyncSession, runtime: Runtime, committer: IntakeCommitter) -> None:
         self.session = session
         self.runtime = runtime
+        self.committer = committer
 
     async def receive_reply(self, platform_id: str, body: bytes, headers: dict[str, str]) -> IntakeResult:
-        """Verify, deduplicate, validate and apply one platform reply; commits on success.
+        """Verify, deduplicate, validate and apply one platform reply; answers once it is committed.
 
         ``headers`` are the request's headers with lower-case names (``webhook-id``, ``webhook-timestamp``,
         ``webhook-signature``).
@@ -62,107 +85,249 @@ class IntakeService:
                 another body, or a reply that does not fit its notice; 400 an invalid message; 403 a reply on a
                 case or notice that is not this platform's.
         """
-        await self._verify(platform_id, body, headers)
-        webhook_id = headers["webhook-id"]
-        structlog.contextvars.bind_contextvars(message_id=webhook_id)
-        digest = hashlib.sha256(body).hexdigest()
-        existing = await self._existing(platform_id, webhook_id)
-        if existing is not None:
-            return _duplicate(existing, digest)
-        reply = self._decode(body)
-        case, notice = await self._answered_notice(platform_id, reply)
-        detail = await apply_reply(self.session, self.runtime.calendar, platform_id, case, notice, reply)
-        message_type = message_type_of(reply)
-        row = InboundMessage(
-            id=new_id("in"),
+        try:
+            webhook = await inbound_verifier(self.session, self.runtime, platform_id)
+            try:
+                webhook.verify(body, headers)
+            except VerificationError as exc:
+                self.runtime.metrics.replies.labels("unknown", "unauthenticated").inc()
+                raise ProblemError(401, "bad-signature", f"signature verification failed: {exc.reason}") from exc
+            webhook_id = headers["webhook-id"]
+            structlog.contextvars.bind_contextvars(message_id=webhook_id)
+            digest = hashlib.sha256(body).hexdigest()
+            try:
+                reply = decode_reply(body)
+            except ContractError as exc:
+                # A webhook-id seen before answers as before (or 409), even when this body does not decode.
+                existing = await _existing(self.session, [(platform_id, webhook_id)])
+                if existing:
+                    return _raise_refusal(_duplicate(next(iter(existing.values())), digest))
+                self.runtime.metrics.replies.labels("unknown", "invalid").inc()
+                raise ProblemError(
+                    400, "invalid-message", str(exc), errors=[FieldError(field=exc.path or "$", reason=exc.reason)]
+                ) from exc
+        finally:
+            # The request's own session only reads keys; its connection goes back before the reply waits for the
+            # shared transaction (SQLite has one connection per process).
+            await self.session.close()
+        verified = VerifiedReply(
             platform_id=platform_id,
             webhook_id=webhook_id,
-            message_type=message_type,
-            case_id=case.id,
+            timestamp=headers["webhook-timestamp"],
+            signature=headers.get("webhook-signature", "")[:_MAX_SIGNATURE_HEADER],
             body=body,
-            body_sha256=digest,
-            signature_header=headers.get("webhook-signature", "")[:_MAX_SIGNATURE_HEADER],
-            signed_timestamp=int(headers["webhook-timestamp"]),
-            outcome=detail,
+            digest=digest,
+            reply=reply,
         )
-        self.session.add(row)
-        actor = f"platform:{platform_id}"
-        reply_entry = AuditEntry(
-            actor,
-            f"reply.{message_type}",
-            row.id,
-            {
-                "case_id": case.id,
-                "webhook_id": webhook_id,
-                "body_sha256": digest,
-                "in_reply_to": notice.id,
-                "signature": row.signature_header,
-            },
+        return await self.committer.submit(verified)
+
+
+class IntakeCommitter:
+    """The intake's group commit over one runtime: :meth:`submit` a verified reply, :meth:`close` at shutdown.
+
+    A batch is stored in one transaction. Should one reply's effect refuse it (or the commit meet a concurrent
+    copy from another process), the batch is rolled back and each reply is stored in a transaction of its own, so
+    one reply's refusal is never another's.
+    """
+
+    def __init__(self, runtime: Runtime, *, max_batch: int | None = None) -> None:
+        self.runtime = runtime
+        self._batcher = ReplyBatcher[VerifiedReply, IntakeResult](
+            self._store, max_batch=max_batch or runtime.settings.intake.max_batch
         )
-        # The reply is also a leaf of its own, which the platform can compute from what it sent.
-        inbound = message_entry("in", webhook_id, headers["webhook-timestamp"], body, actor=actor)
-        _, leaf = await append_audit_many(self.session, [reply_entry, inbound])
-        try:
-            await self.session.commit()
-        except IntegrityError:
-            # A concurrent delivery of the same webhook-id won the race; answer as its duplicate.
-            await self.session.rollback()
-            existing = await self._existing(platform_id, webhook_id)
-            if existing is None:
-                raise
-            return _duplicate(existing, digest)
-        self.runtime.metrics.replies.labels(message_type, "accepted").inc()
-        return IntakeResult(status="accepted", message_id=row.id, type=message_type, detail=detail, leaf_hash=leaf)
 
-    async def _verify(self, platform_id: str, body: bytes, headers: dict[str, str]) -> None:
-        webhook = await inbound_verifier(self.session, self.runtime, platform_id)
-        try:
-            webhook.verify(body, headers)
-        except VerificationError as exc:
-            self.runtime.metrics.replies.labels("unknown", "unauthenticated").inc()
-            raise ProblemError(401, "bad-signature", f"signature verification failed: {exc.reason}") from exc
+    async def submit(self, reply: VerifiedReply) -> IntakeResult:
+        """Store ``reply`` with whatever else is waiting; its result once committed."""
+        return await self._batcher.submit(reply)
 
-    def _decode(self, body: bytes) -> Reply:
-        try:
-            return decode_reply(body)
-        except ContractError as exc:
-            self.runtime.metrics.replies.labels("unknown", "invalid").inc()
-            raise ProblemError(
-                400, "invalid-message", str(exc), errors=[FieldError(field=exc.path or "$", reason=exc.reason)]
-            ) from exc
+    async def close(self) -> None:
+        """Refuse further replies and wait for those handed over."""
+        await self._batcher.close()
 
-    async def _answered_notice(self, platform_id: str, reply: Reply) -> tuple[Case, OutboundMessage]:
-        """The case and the notice the reply answers, when that notice went to this platform on that case."""
-        if reply.data.platform_id != platform_id:
-            raise ProblemError(403, "wrong-platform", "data.platform_id does not match the signing platform")
-        case = await self.session.get(Case, reply.data.case_id)
-        notice = await self.session.get(OutboundMessage, reply.data.in_reply_to)
-        if case is None or notice is None or notice.case_id != case.id or notice.recipient_id != platform_id:
-            raise ProblemError(
-                403,
-                "not-your-case",
-                "data.in_reply_to is not a notice this gateway sent to this platform on data.case_id",
+    async def _store(self, replies: Sequence[VerifiedReply]) -> list[IntakeResult | Exception]:
+        if len(replies) > 1:
+            try:
+                async with self.runtime.sessions() as session:
+                    return await self._store_together(session, replies, shared=True)
+            except _SplitBatchError:
+                _log.info("a reply of a shared batch was refused: storing each on its own", replies=len(replies))
+            except Exception:  # noqa: BLE001 - e.g. a concurrent copy from another process: each on its own
+                _log.warning("shared intake transaction failed: storing each reply on its own", exc_info=True)
+        return [await self._store_one(reply) for reply in replies]
+
+    async def _store_one(self, reply: VerifiedReply) -> IntakeResult | Exception:
+        async with self.runtime.sessions() as session:
+            try:
+                return (await self._store_together(session, [reply], shared=False))[0]
+            except IntegrityError:
+                # A concurrent delivery of the same webhook-id (another process) won the race: its duplicate.
+                await session.rollback()
+                existing = await _existing(session, [reply.key])
+                if reply.key not in existing:
+                    raise
+                return _duplicate(existing[reply.key], reply.digest)
+            except Exception as exc:  # noqa: BLE001 - this reply's request answers with it; the others go on
+                _log.exception("storing a reply failed", webhook_id=reply.webhook_id)
+                return exc
+
+    async def _store_together(
+        self, session: AsyncSession, replies: Sequence[VerifiedReply], *, shared: bool
+    ) -> list[IntakeResult | Exception]:
+        """Store ``replies`` in one transaction; raises :class:`_SplitBatchError` when ``shared`` and one is refused."""
+        existing = await _existing(session, [reply.key for reply in replies])
+        cases = await _cases(session, {reply.reply.data.case_id for reply in replies})
+        notices = await _notices(session, {reply.reply.data.in_reply_to for reply in replies})
+        outcomes: list[IntakeResult | Exception | None] = []
+        first_of: dict[tuple[str, str], int] = {}
+        stored: list[tuple[int, InboundMessage]] = []
+        entries: list[AuditEntry] = []
+        for index, reply in enumerate(replies):
+            if reply.key in existing:
+                outcomes.append(_duplicate(existing[reply.key], reply.digest))
+                continue
+            if reply.key in first_of:  # the same webhook-id twice in this batch: answered after the commit
+                outcomes.append(None)
+                continue
+            try:
+                case, notice = _answered_notice(reply, cases, notices)
+            except ProblemError as refused:
+                outcomes.append(refused)
+                continue
+            try:
+                detail = await apply_reply(session, self.runtime.calendar, reply.platform_id, case, notice, reply.reply)
+            except ProblemError as refused:
+                if shared:
+                    raise _SplitBatchError from refused
+                await session.rollback()
+                return [refused]
+            first_of[reply.key] = index
+            row = _inbound_row(reply, case.id, detail)
+            session.add(row)
+            stored.append((index, row))
+            entries.extend(_audit_entries(reply, row, notice.id))
+            outcomes.append(None)
+        leaves = await append_audit_many(session, entries)
+        await session.commit()
+        answered = self._answers(stored, leaves)
+        for index, reply in enumerate(replies):
+            if outcomes[index] is None:
+                first = first_of[reply.key]
+                outcomes[index] = answered[index] if index == first else _repeat(answered[first], replies[first], reply)
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _answers(self, stored: list[tuple[int, InboundMessage]], leaves: list[str]) -> dict[int, IntakeResult]:
+        answers: dict[int, IntakeResult] = {}
+        for position, (index, row) in enumerate(stored):
+            self.runtime.metrics.replies.labels(row.message_type, "accepted").inc()
+            # Two audit entries per reply: the record, then the message's own leaf, which the platform can compute.
+            answers[index] = IntakeResult(
+                status="accepted",
+                message_id=row.id,
+                type=row.message_type,
+                detail=row.outcome,
+                leaf_hash=leaves[2 * position + 1],
             )
-        return case, notice
+        return answers
 
-    async def _existing(self, platform_id: str, webhook_id: str) -> InboundMessage | None:
-        return await self.session.scalar(
-            select(InboundMessage).where(
-                InboundMessage.platform_id == platform_id, InboundMessage.webhook_id == webhook_id
-            )
+
+class _SplitBatchError(Exception):
+    """One reply of a shared batch was refused by its effect: store each reply on its own instead."""
+
+
+def _inbound_row(reply: VerifiedReply, case_id: str, detail: dict[str, Any]) -> InboundMessage:
+    return InboundMessage(
+        id=new_id("in"),
+        platform_id=reply.platform_id,
+        webhook_id=reply.webhook_id,
+        message_type=message_type_of(reply.reply),
+        case_id=case_id,
+        body=reply.body,
+        body_sha256=reply.digest,
+        signature_header=reply.signature,
+        signed_timestamp=int(reply.timestamp),
+        outcome=detail,
+    )
+
+
+def _audit_entries(reply: VerifiedReply, row: InboundMessage, notice_id: str) -> list[AuditEntry]:
+    actor = f"platform:{reply.platform_id}"
+    record = AuditEntry(
+        actor,
+        f"reply.{row.message_type}",
+        row.id,
+        {
+            "case_id": row.case_id,
+            "webhook_id": reply.webhook_id,
+            "body_sha256": reply.digest,
+            "in_reply_to": notice_id,
+            "signature": reply.signature,
+        },
+    )
+    return [record, message_entry("in", reply.webhook_id, reply.timestamp, reply.body, actor=actor)]
+
+
+def _raise_refusal(outcome: IntakeResult | ProblemError) -> IntakeResult:
+    if isinstance(outcome, ProblemError):
+        raise outcome
+    return outcome
+
+
+def _answered_notice(
+    reply: VerifiedReply, cases: dict[str, Case], notices: dict[str, OutboundMessage]
+) -> tuple[Case, OutboundMessage]:
+    """The case and the notice the reply answers, when that notice went to this platform on that case."""
+    data = reply.reply.data
+    if data.platform_id != reply.platform_id:
+        raise ProblemError(403, "wrong-platform", "data.platform_id does not match the signing platform")
+    case = cases.get(data.case_id)
+    notice = notices.get(data.in_reply_to)
+    if case is None or notice is None or notice.case_id != case.id or notice.recipient_id != reply.platform_id:
+        raise ProblemError(
+            403, "not-your-case", "data.in_reply_to is not a notice this gateway sent to this platform on data.case_id"
         )
+    return case, notice
 
 
-def _duplicate(existing: InboundMessage, digest: str) -> IntakeResult:
+async def _cases(session: AsyncSession, ids: set[str]) -> dict[str, Case]:
+    return {row.id: row for row in await session.scalars(select(Case).where(Case.id.in_(ids)))}
+
+
+async def _notices(session: AsyncSession, ids: set[str]) -> dict[str, OutboundMessage]:
+    rows = await session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
+async def _existing(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], InboundMessage]:
+    rows = await session.scalars(
+        select(InboundMessage).where(tuple_(InboundMessage.platform_id, InboundMessage.webhook_id).in_(keys))
+    )
+    return {(row.platform_id, row.webhook_id): row for row in rows}
+
+
+_REUSED_ID = "this webhook-id was already used with a different body; use a new id"
+
+
+def _duplicate(existing: InboundMessage, digest: str) -> IntakeResult | ProblemError:
     """The answer to a webhook-id seen before: the first outcome again, or 409 when the body differs."""
     if existing.body_sha256 != digest:
-        raise ProblemError(
-            409, "idempotency-conflict", "this webhook-id was already used with a different body; use a new id"
-        )
+        return ProblemError(409, "idempotency-conflict", _REUSED_ID)
     return IntakeResult(
         status="duplicate",
         message_id=existing.id,
         type=existing.message_type,
         detail=existing.outcome,
         leaf_hash=message_leaf_hash("in", existing.webhook_id, existing.signed_timestamp, existing.body),
+    )
+
+
+def _repeat(first: IntakeResult, first_reply: VerifiedReply, reply: VerifiedReply) -> IntakeResult | ProblemError:
+    """The answer to a webhook-id that came twice in one batch: the first one's outcome, or 409."""
+    if first_reply.digest != reply.digest:
+        return ProblemError(409, "idempotency-conflict", _REUSED_ID)
+    return IntakeResult(
+        status="duplicate",
+        message_id=first.message_id,
+        type=first.type,
+        detail=first.detail,
+        leaf_hash=first.leaf_hash,
     )
