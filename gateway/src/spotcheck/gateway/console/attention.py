@@ -1,0 +1,304 @@
+"""What needs an officer's attention: pressing deadlines, cases by state, notices not delivered, in SQL.
+
+Every figure is an aggregate query scoped in SQL to what an officer may see (:func:`visible_cases`, the same rule as
+:meth:`~spotcheck.gateway.access.Principal.can_access_case`), so a page costs a handful of indexed queries however
+many cases and notices the store holds. Urgency is judged by the same working-day clock the deadline API uses
+(:meth:`spotcheck.gateway.workdays.Deadline.status`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spotcheck.gateway.access import Principal, division_prefix, level_of_code
+from spotcheck.gateway.store.models import Case, Deadline, Merchant, OutboundMessage
+from spotcheck.gateway.store.statuses import CaseState, DeadlineKind, DeadlineStatus, MessageStatus, RecipientKind
+from spotcheck.gateway.workdays import Deadline as Clock
+from spotcheck.gateway.workdays import WorkdayCalendar
+
+__all__ = [
+    "DEADLINE_KIND_LABELS",
+    "STATE_LABELS",
+    "UNSETTLED",
+    "URGENCY_LABELS",
+    "DeadlineItem",
+    "DeadlineOverview",
+    "NoticeBacklog",
+    "StateCount",
+    "cases_by_state",
+    "deadline_overview",
+    "due_soon_until",
+    "notice_backlog",
+    "rule_label",
+    "visible_cases",
+]
+
+SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
+_LIST_SIZE: Final = 20
+UNSETTLED: Final = (DeadlineStatus.OPEN, DeadlineStatus.ESCALATED)
+"""The statuses of a clock still awaited (escalated clocks can still be answered, late)."""
+_NOT_DELIVERED: Final = (MessageStatus.PENDING, MessageStatus.DELIVERING)
+_RULE: Final = re.compile(r"([0-9]+) (working days?|days?|hours?)")
+_RULE_UNITS: Final = {
+    "working day": "个工作日",
+    "working days": "个工作日",
+    "day": "日",
+    "days": "日",
+    "hour": "小时",
+    "hours": "小时",
+}
+# How far ahead "due soon" can reach: N working days plus the longest run of holidays and weekends.
+_LOOKAHEAD_DAYS: Final = 60
+
+STATE_LABELS: Final[dict[str, str]] = {
+    CaseState.PLANNED: "已立案",
+    CaseState.PURCHASED: "已购样",
+    CaseState.SEALED: "已封样",
+    CaseState.SAMPLING_NOTIFIED: "已告知抽样",
+    CaseState.RESULT_RECEIVED: "已收到检验结果",
+    CaseState.RESULT_NOTIFIED: "已告知检验结果",
+    CaseState.REINSPECTION: "复检中",
+    CaseState.FINAL: "结果已确定",
+    CaseState.PUBLISHED: "已公布",
+    CaseState.MEASURES: "处置中",
+    CaseState.CLOSED: "已结案",
+}
+"""Each case state in the words an officer reads, in lifecycle order."""
+
+DEADLINE_KIND_LABELS: Final[dict[str, str]] = {
+    DeadlineKind.RESULT_NOTICE: "告知检验结果",
+    DeadlineKind.REINSPECTION_APPLICATION: "复检申请期",
+    DeadlineKind.PLATFORM_ANSWER: "平台答复",
+    "platform_acknowledgement": "平台签收",
+    "hazard_notification": "危害通报",
+}
+"""Each legal clock in Chinese."""
+
+URGENCY_LABELS: Final[dict[str, str]] = {
+    "overdue": "已逾期",
+    "due_soon": "即将到期",
+    "ok": "未到期",
+    "met": "已办结",
+    "none": "无待办期限",
+}
+"""How pressing a deadline (or a case's most pressing deadline) is, in Chinese."""
+
+
+def visible_cases(principal: Principal) -> ColumnElement[bool]:
+    """The SQL condition for the cases ``principal`` may see: :meth:`Principal.can_access_case` as a WHERE clause.
+
+    Division codes are six digits, so "starts with the prefix" is a range on the indexed column.
+    """
+    prefixes = [division_prefix(principal.division_code, principal.level)]
+    prefixes += [division_prefix(code, level_of_code(code)) for code in principal.entrusted_divisions]
+    clauses: list[ColumnElement[bool]] = [Case.authority_id == principal.authority_id]
+    for prefix in prefixes:
+        if not prefix:
+            return true()
+        clauses.append(Case.jurisdiction_division.between(prefix.ljust(6, "0"), prefix.ljust(6, "9")))
+    return or_(*clauses)
+
+
+def due_soon_until(now: datetime, calendar: WorkdayCalendar, working_days: int) -> datetime | None:
+    """The latest due time still "due soon" at ``now`` with ``working_days`` of warning (None: nothing is).
+
+    Found with the deadline clock's own rule (:meth:`Clock.status`), which depends only on the due day, so a
+    deadline is due soon exactly when it is not overdue and due at or before the returned instant.
+    """
+    today = now.astimezone(SHANGHAI).date()
+    last: date | None = None
+    for offset in range(_LOOKAHEAD_DAYS):
+        day = today + timedelta(days=offset)
+        probe = Clock(due_at=_end_of(day), provisional=False, rule="", basis="")
+        status = probe.status(now, due_soon_working_days=working_days, calendar=calendar)
+        if status == "ok":
+            break
+        if status == "due_soon":
+            last = day
+    return _end_of(last) if last is not None else None
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day, time.max, tzinfo=SHANGHAI)
+
+
+# ---- deadlines -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadlineItem:
+    """One open clock on a visible case, with what the case is about and why the clock runs."""
+
+    case_id: str
+    sample_name: str
+    shop_name: str
+    kind: str
+    kind_label: str
+    party: str
+    due_at: datetime
+    rule: str
+    basis: str
+    provisional: bool
+    urgency: str
+
+    @property
+    def rule_label(self) -> str:
+        """The counting rule in Chinese: ``5 working days`` reads ``5 个工作日``, ``15 days`` reads ``15 日``."""
+        return rule_label(self.rule)
+
+
+def rule_label(rule: str) -> str:
+    """A deadline's counting rule (``workdays`` writes it in English) as an officer reads it; others unchanged."""
+    found = _RULE.fullmatch(rule.strip())
+    if found is None:
+        return rule
+    count, unit = found.groups()
+    return f"{count} {_RULE_UNITS[unit]}"
+
+
+@dataclass(frozen=True)
+class DeadlineOverview:
+    """Overdue and due-soon clocks: how many of each, and the most urgent of each."""
+
+    overdue_count: int
+    due_soon_count: int
+    overdue: list[DeadlineItem]
+    due_soon: list[DeadlineItem]
+    working_days: int
+
+
+async def deadline_overview(
+    session: AsyncSession,
+    principal: Principal,
+    calendar: WorkdayCalendar,
+    *,
+    now: datetime,
+    working_days: int = 1,
+    limit: int = _LIST_SIZE,
+) -> DeadlineOverview:
+    """Counts and the ``limit`` most urgent open clocks, overdue and due within ``working_days`` working days."""
+    scope = visible_cases(principal)
+    open_clocks = (
+        select(Deadline, Case.sample_name, Merchant.shop_name)
+        .join(Case, Case.id == Deadline.case_id)
+        .join(Merchant, Merchant.id == Case.merchant_id)
+        .where(Deadline.status.in_(UNSETTLED), scope)
+        .order_by(Deadline.due_at, Deadline.id)
+    )
+    until = due_soon_until(now, calendar, working_days)
+    overdue_when = Deadline.due_at < now
+    soon_when = and_(Deadline.due_at >= now, Deadline.due_at <= until) if until is not None else literal(False)
+    counts = (
+        await session.execute(
+            select(
+                func.count().filter(overdue_when),
+                func.count().filter(soon_when),
+            )
+            .select_from(Deadline)
+            .join(Case, Case.id == Deadline.case_id)
+            .where(Deadline.status.in_(UNSETTLED), scope)
+        )
+    ).one()
+    overdue_rows = (await session.execute(open_clocks.where(overdue_when).limit(limit))).all()
+    soon_rows = (await session.execute(open_clocks.where(soon_when).limit(limit))).all() if until else []
+
+    def item(row: Any, urgency: str) -> DeadlineItem:
+        clock: Deadline = row[0]
+        return DeadlineItem(
+            case_id=clock.case_id,
+            sample_name=row[1],
+            shop_name=row[2],
+            kind=clock.kind,
+            kind_label=DEADLINE_KIND_LABELS.get(clock.kind, clock.kind),
+            party=clock.party,
+            due_at=clock.due_at,
+            rule=clock.rule,
+            basis=clock.basis,
+            provisional=clock.provisional,
+            urgency=urgency,
+        )
+
+    return DeadlineOverview(
+        overdue_count=int(counts[0] or 0),
+        due_soon_count=int(counts[1] or 0),
+        overdue=[item(row, "overdue") for row in overdue_rows],
+        due_soon=[item(row, "due_soon") for row in soon_rows],
+        working_days=working_days,
+    )
+
+
+# ---- cases by state --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StateCount:
+    """How many visible cases stand in one state."""
+
+    state: str
+    label: str
+    count: int
+
+
+async def cases_by_state(session: AsyncSession, principal: Principal) -> list[StateCount]:
+    """Every lifecycle state in order with its count of visible cases (zero included)."""
+    rows = await session.execute(select(Case.state, func.count()).where(visible_cases(principal)).group_by(Case.state))
+    counts = {state: int(count) for state, count in rows.all()}
+    return [StateCount(state=s, label=STATE_LABELS.get(s, s), count=counts.get(s, 0)) for s in CaseState]
+
+
+# ---- notices not delivered -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoticeBacklog:
+    """Notices to one recipient that are not delivered yet (pending or in flight) or dead-lettered."""
+
+    recipient_kind: str
+    recipient_id: str
+    recipient_name: str
+    undelivered: int
+    dead: int
+
+    @property
+    def platform_id(self) -> str | None:
+        """The platform's id when the recipient is a platform (its delivery health has a page)."""
+        return self.recipient_id if self.recipient_kind == RecipientKind.PLATFORM else None
+
+
+async def notice_backlog(session: AsyncSession, principal: Principal) -> list[NoticeBacklog]:
+    """Per recipient, notices not delivered and dead letters, most dead letters first.
+
+    A notice about a case counts where the case is visible; one about no case concerns every regulator, as in
+    the delivery API. Delivered notices are never read: the filter is on the indexed status.
+    """
+    undelivered = func.count().filter(OutboundMessage.status.in_(_NOT_DELIVERED))
+    dead = func.count().filter(OutboundMessage.status == MessageStatus.DEAD)
+    rows = await session.execute(
+        select(
+            OutboundMessage.recipient_kind,
+            OutboundMessage.recipient_id,
+            func.max(OutboundMessage.recipient_name),
+            undelivered,
+            dead,
+        )
+        .outerjoin(Case, Case.id == OutboundMessage.case_id)
+        .where(
+            OutboundMessage.status.in_((*_NOT_DELIVERED, MessageStatus.DEAD)),
+            or_(OutboundMessage.case_id.is_(None), visible_cases(principal)),
+        )
+        .group_by(OutboundMessage.recipient_kind, OutboundMessage.recipient_id)
+    )
+    backlog = [
+        NoticeBacklog(
+            recipient_kind=kind, recipient_id=rid, recipient_name=name or rid, undelivered=int(u), dead=int(d)
+        )
+        for kind, rid, name, u, d in rows.all()
+    ]
+    return sorted(backlog, key=lambda b: (-b.dead, -b.undelivered, b.recipient_kind, b.recipient_id))
