@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, Protocol, get_a
 import msgspec
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Awaitable, Callable, Mapping
 
     import httpx
 
@@ -126,6 +126,8 @@ class AdapterContext:
         allow_private_targets: development only: allow ``http://`` and private, loopback or link-local targets.
         clock: the wall clock in Unix seconds, for signature timestamps and ``Retry-After`` dates.
         announcement_sink: where the ``announcement`` adapter publishes; the gateway plugs its database in.
+        document_reader: the bytes of a document (文书) a notice refers to in ``data.documents``, by SHA-256,
+            checked against it; adapters that carry files (e-mail) attach them. ``None``: nothing attached.
     """
 
     http_client: httpx.AsyncClient | None = None
@@ -134,6 +136,7 @@ class AdapterContext:
     allow_private_targets: bool = False
     clock: Callable[[], float] = _default_clock
     announcement_sink: AnnouncementSink | None = None
+    document_reader: Callable[[str], Awaitable[bytes]] | None = None
 
 
 @runtime_checkable

@@ -6,8 +6,11 @@ the text only says what the message is, which case it concerns, and the duties t
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Final
+
+import msgspec
 
 if TYPE_CHECKING:
     from spotcheck.adapters._base import OutgoingMessage
@@ -38,6 +41,10 @@ _TITLES: Final = {
     "stop_sale.order": "责令停止销售",
     "delisting.order": "停止销售名单",
     "takedown.order": "删除、屏蔽、断开链接",
+    "deadline.reminder": "逾期催办",
+    "hazard.notification": "缺陷商品通报",
+    "referral.notice": "提请屏蔽或停止接入",
+    "case.transfer": "案件移交",
 }
 
 # The duty the opinion (工商消字〔2015〕189号) attaches to each notice, restated for readers without an integration.
@@ -77,9 +84,27 @@ def _facts(message: OutgoingMessage, *, attachment: str | None) -> list[str]:
     ]
     if attachment is not None:
         lines.append(f"通知全文：见附件 {attachment}（JSON 格式），内容以附件为准。")
+    lines.extend(_deadlines(message))
     duty = _DUTIES.get(message.message_type)
     if duty is not None:
         lines.extend(["", duty])
+    return lines
+
+
+def _deadlines(message: OutgoingMessage) -> list[str]:
+    """The answer deadline (and a reminder's own words) from the body, in Beijing time, never as RFC 3339."""
+    try:
+        data = msgspec.json.decode(message.body).get("data") or {}
+    except (msgspec.DecodeError, AttributeError):
+        return []
+    lines: list[str] = []
+    respond_by = data.get("respond_by")
+    if isinstance(respond_by, str):
+        with contextlib.suppress(ValueError):
+            due = datetime.fromisoformat(respond_by).astimezone(CHINA_STANDARD_TIME)
+            lines.append(f"答复期限：{due.strftime('%Y-%m-%d %H:%M')}（北京时间）")
+    if isinstance(data.get("text"), str):
+        lines.extend(["", data["text"]])
     return lines
 
 

@@ -1,5 +1,9 @@
 """E-mail for manufacturers and merchants without an integration: a Chinese plain-text notice, JSON attached.
 
+A notice that serves documents (``data.documents``) also carries each signed PDF as an attachment, read through
+the context's ``document_reader`` and checked against the digest the notice names; a PDF that cannot be read is
+retried later rather than served without it.
+
 The relay (``host``) is the regulator's own mail server, configured by the regulator, so it is not subject to
 the SSRF guard: internal relays are the norm. The addressees are the destination.
 """
@@ -28,9 +32,17 @@ from spotcheck.adapters._http import elapsed_ms, safe_text, short_error
 from spotcheck.adapters._notice_text import CHINA_STANDARD_TIME, email_subject, email_text
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
-__all__ = ["SmtpAdapter", "SmtpConfig", "build_email", "smtp_config_from_url"]
+__all__ = [
+    "DocumentUnavailableError",
+    "SmtpAdapter",
+    "SmtpConfig",
+    "build_email",
+    "documents_of",
+    "read_documents",
+    "smtp_config_from_url",
+]
 
 Security = Literal["starttls", "tls", "none"]
 
@@ -157,8 +169,65 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def build_email(message: OutgoingMessage, config: SmtpConfig, *, now: float) -> EmailMessage:
-    """The notice e-mail: Chinese plain text (UTF-8) with the exact JSON body attached.
+class DocumentUnavailableError(ValueError):
+    """A document the notice serves cannot be read, or is not the bytes the notice names."""
+
+
+class _DocumentRef(msgspec.Struct):
+    number: str
+    sha256: str
+    media_type: str = "application/pdf"
+
+
+class _NoticeData(msgspec.Struct):
+    documents: list[_DocumentRef] = []
+
+
+class _Notice(msgspec.Struct):
+    data: _NoticeData = msgspec.field(default_factory=_NoticeData)
+
+
+_NOTICE_DECODER: Final = msgspec.json.Decoder(_Notice)
+
+
+def documents_of(message: OutgoingMessage) -> list[tuple[str, str, str]]:
+    """The documents a notice serves: ``(文号, sha256, media type)`` each; none for a body without them."""
+    try:
+        notice = _NOTICE_DECODER.decode(message.body)
+    except msgspec.DecodeError:
+        return []
+    return [(ref.number, ref.sha256, ref.media_type) for ref in notice.data.documents]
+
+
+async def read_documents(message: OutgoingMessage, context: AdapterContext) -> list[tuple[str, str, bytes]]:
+    """Each served document as ``(file name, media type, bytes)``, its bytes checked against the notice's digest.
+
+    Raises:
+        DocumentUnavailableError: a document cannot be read or is not the bytes the notice names.
+    """
+    reader = context.document_reader
+    if reader is None:
+        return []
+    attached = []
+    for number, sha256, media_type in documents_of(message):
+        try:
+            content = await reader(sha256)
+        except Exception as exc:
+            raise DocumentUnavailableError(f"document {number} cannot be read: {type(exc).__name__}") from exc
+        if hashlib.sha256(content).hexdigest() != sha256:
+            raise DocumentUnavailableError(f"document {number} is not the bytes the notice names")
+        attached.append((f"{number}.pdf", media_type, content))
+    return attached
+
+
+def build_email(
+    message: OutgoingMessage,
+    config: SmtpConfig,
+    *,
+    now: float,
+    documents: Sequence[tuple[str, str, bytes]] = (),
+) -> EmailMessage:
+    """The notice e-mail: Chinese plain text (UTF-8) with the exact JSON body and the documents' PDFs attached.
 
     Raises:
         ValueError: a header cannot be formed from the message's fields.
@@ -178,6 +247,9 @@ def build_email(message: OutgoingMessage, config: SmtpConfig, *, now: float) -> 
     mail["X-Spotcheck-Case-Id"] = _one_line(message.case_id)
     mail.set_content(email_text(message, attachment=filename), charset="utf-8")
     mail.add_attachment(message.body, maintype="application", subtype="json", filename=filename)
+    for name, media_type, content in documents:
+        maintype, _, subtype = media_type.partition("/")
+        mail.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
     return mail
 
 
@@ -268,10 +340,15 @@ class SmtpAdapter:
         started = time.perf_counter()
         config = self._config
         try:
-            mail = build_email(message, config, now=self._context.clock())
+            documents = await read_documents(message, self._context)
+            mail = build_email(message, config, now=self._context.clock(), documents=documents)
         except ValueError as exc:
-            error = f"cannot build the e-mail: {exc}"
-            return DeliveryOutcome(status="rejected", latency_ms=elapsed_ms(started), error=error)
+            # A document not readable yet may be later (a store catching up): retried, never sent without it.
+            unavailable = isinstance(exc, DocumentUnavailableError)
+            error = str(exc)[:240] if unavailable else f"cannot build the e-mail: {exc}"
+            return DeliveryOutcome(
+                status="retry" if unavailable else "rejected", latency_ms=elapsed_ms(started), error=error
+            )
         reference = str(mail["Message-ID"])
         try:
             async with asyncio.timeout(config.timeout_s):
