@@ -22,6 +22,8 @@ from spotcheck.schemas._types import (
 __all__ = [
     "AuthorityLevel",
     "AuthorityRef",
+    "DocumentKind",
+    "DocumentRef",
     "EvidenceRef",
     "FailingItem",
     "LogEntry",
@@ -130,6 +132,35 @@ class EvidenceRef(Struct, kw_only=True, frozen=True):
         describe("取证环节", "step of the case the evidence records"),
     ]
     description: Annotated[ShortText, describe("说明", "what the file shows")]
+
+
+DocumentKind = Literal[
+    "sampling_notice",
+    "sampling_record",
+    "assistance_request",
+    "identity_verification",
+    "result_notice",
+    "reinspection_accepted",
+    "reinspection_rejected",
+    "stop_sale_order",
+    "delisting_notice",
+    "takedown_order",
+    "public_notice",
+    "referral_letter",
+    "hazard_letter",
+    "transfer_letter",
+]
+"""文书种类: the official documents of the opinion's 参考式样 a notice can carry, one per template."""
+
+
+class DocumentRef(Struct, kw_only=True, frozen=True):
+    """文书 — A numbered, signed PDF the notice serves: fetch it from ``url`` and check its SHA-256."""
+
+    kind: Annotated[DocumentKind, describe("文书种类", "which official document")]
+    number: Annotated[ShortText, describe("文号", "document number, e.g. 浙市监网抽通〔2026〕12号")]
+    sha256: Annotated[Sha256Hex, describe("文件SHA-256摘要", "SHA-256 of the PDF's bytes")]
+    media_type: Annotated[str, describe("媒体类型", "IANA media type: application/pdf"), _MEDIA_TYPE]
+    url: Annotated[WebUrl, describe("获取地址", "where the addressee fetches it (a platform signs the request)")]
 
 
 class FailingItem(Struct, kw_only=True, frozen=True):

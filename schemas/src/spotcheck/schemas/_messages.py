@@ -14,6 +14,7 @@ from msgspec import Meta, Struct
 
 from spotcheck.schemas._common import (
     AuthorityRef,
+    DocumentRef,
     EvidenceRef,
     FailingItem,
     LogEntry,
@@ -42,6 +43,8 @@ __all__ = [
     "CaseTransfer",
     "CaseTransferData",
     "Conclusion",
+    "DeadlineReminder",
+    "DeadlineReminderData",
     "DelistingOrder",
     "DelistingOrderData",
     "HazardNotification",
@@ -62,6 +65,8 @@ __all__ = [
     "RecordsProvidedData",
     "RecordsRequest",
     "RecordsRequestData",
+    "RecordsUnavailable",
+    "RecordsUnavailableData",
     "ReferralNotice",
     "ReferralNoticeData",
     "ReinspectionApplied",
@@ -119,6 +124,13 @@ class NoticeData(Struct, kw_only=True, frozen=True):
     respond_by: Annotated[
         Timestamp | None, describe("答复期限", "when the addressee must have answered; null when no answer is due")
     ] = None
+    documents: Annotated[
+        list[DocumentRef],
+        describe(
+            "文书", "the numbered, signed documents this notice serves (added after 0.2.0: older notices carry none)"
+        ),
+        Meta(max_length=20),
+    ] = []
 
     # Subclasses call this as NoticeData.__post_init__(self): cheaper than super() on every decode.
     def __post_init__(self) -> None:
@@ -398,6 +410,33 @@ class TakedownOrder(_Envelope, tag="takedown.order", kw_only=True, frozen=True):
     data: Annotated[TakedownOrderData, describe("措施令内容", "the takedown order")]
 
 
+class DeadlineReminderData(NoticeData, kw_only=True, frozen=True):
+    """催办内容 — An order's answer deadline lapsed: which order, what was due, by when (seed 五(三))."""
+
+    order_id: Annotated[Identifier, describe("所催办命令编号", "webhook-id of the order whose deadline lapsed")]
+    order_type: Annotated[
+        Literal["stop_sale.order", "delisting.order", "takedown.order", "records.request", "merchant.identity_request"],
+        describe("所催办命令类型", "type of the order or request"),
+    ]
+    due: Annotated[
+        Literal["acknowledgement", "report"],
+        describe("逾期事项", "what was due: the acknowledgement or the report of the measures carried out"),
+    ]
+    due_at: Annotated[Timestamp, describe("原期限", "the deadline that lapsed")]
+    lapse: Annotated[
+        int,
+        describe("第几次逾期", "1 for the first reminder; 2 when the delay is recorded as a finding"),
+        Meta(ge=1, le=2),
+    ]
+    text: Annotated[LongText, describe("催办说明", "the reminder in Chinese, times in Beijing time")]
+
+
+class DeadlineReminder(_Envelope, tag="deadline.reminder", kw_only=True, frozen=True):
+    """催办 — Reminds the platform that an order's deadline lapsed; a second lapse is a 拖延 finding (seed 五(三))."""
+
+    data: Annotated[DeadlineReminderData, describe("催办内容", "the reminder")]
+
+
 # Authority → authority (delivered by e-mail or other adapters)
 
 
@@ -546,6 +585,24 @@ class RecordsProvided(_Envelope, tag="records.provided", kw_only=True, frozen=Tr
     data: Annotated[RecordsProvidedData, describe("记录分片", "the chunk")]
 
 
+class RecordsUnavailableData(ReplyData, kw_only=True, frozen=True):
+    """无法提供说明内容 — Orders of a records request the platform declares it cannot confirm, and why (seed 三(一))."""
+
+    orders: Annotated[
+        list[Identifier], describe("无法提供的订单", "order numbers of the request it cannot provide"), _MAX_ORDERS
+    ]
+    reason: Annotated[LongText, describe("原因", "why the platform cannot provide them")]
+
+    def __post_init__(self) -> None:
+        _require_unique("orders", list(self.orders))
+
+
+class RecordsUnavailable(_Envelope, tag="records.unavailable", kw_only=True, frozen=True):
+    """无法提供说明 — Declares, with a reason, the requested orders the platform cannot provide (seed 三(一))."""
+
+    data: Annotated[RecordsUnavailableData, describe("无法提供说明", "the declaration")]
+
+
 class MerchantIdentityData(ReplyData, kw_only=True, frozen=True):
     """经营者身份内容 — The merchant's real name, address and contact, or the platform's declared inability.
 
@@ -605,9 +662,15 @@ class TakedownReportedData(ReplyData, kw_only=True, frozen=True):
         list[Sha256Hex], describe("证据摘要", "SHA-256 of evidence files (screenshots, logs)"), _MAX_EVIDENCE
     ] = []
     note: Annotated[LongText | None, describe("说明", "further explanation")] = None
+    none_found: Annotated[
+        bool,
+        describe("未发现", "no listing or shop of the order was found; listing_ids and shop_ids are then empty"),
+    ] = False
 
     def __post_init__(self) -> None:
         _require_unique("measures_taken", list(self.measures_taken))
+        if self.none_found and (self.listing_ids or self.shop_ids):
+            raise FieldValueError("none_found", "must be false when listing_ids or shop_ids name what was acted on")
 
 
 class TakedownReported(_Envelope, tag="takedown.reported", kw_only=True, frozen=True):
@@ -649,6 +712,7 @@ Notice: TypeAlias = (
     | StopSaleOrder
     | DelistingOrder
     | TakedownOrder
+    | DeadlineReminder
     | HazardNotification
     | ReferralNotice
     | CaseTransfer
@@ -656,7 +720,13 @@ Notice: TypeAlias = (
 """Every message the gateway sends: to platforms, and to other authorities."""
 
 Reply: TypeAlias = (
-    NoticeAcknowledged | OrderConfirmed | RecordsProvided | MerchantIdentity | TakedownReported | ReinspectionApplied
+    NoticeAcknowledged
+    | OrderConfirmed
+    | RecordsProvided
+    | RecordsUnavailable
+    | MerchantIdentity
+    | TakedownReported
+    | ReinspectionApplied
 )
 """Every message a platform sends to the gateway."""
 

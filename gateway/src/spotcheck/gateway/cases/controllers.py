@@ -14,6 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from spotcheck.gateway.cases.measures import MeasuresService
 from spotcheck.gateway.cases.queries import CaseQueries
+from spotcheck.gateway.cases.records import BackupOutcomeRecord, BackupShippedRecord
 from spotcheck.gateway.cases.results import ResultsService
 from spotcheck.gateway.cases.sampling import SamplingService
 from spotcheck.gateway.cases.schemas import (
@@ -35,10 +36,13 @@ from spotcheck.gateway.cases.schemas import (
     StopSaleBody,
     TakedownBody,
     TransferBody,
+    WaiverBody,
 )
+from spotcheck.gateway.deadlines.service import Waiver
 from spotcheck.gateway.delivery.schemas import MessageView
 from spotcheck.gateway.store.models import CaseEvent
 from spotcheck.gateway.web.deps import CurrentPrincipal, RuntimeDep, Session, provide_principal, provide_runtime
+from spotcheck.gateway.web.problems import ProblemError
 
 __all__ = ["CaseController"]
 
@@ -151,6 +155,48 @@ class CaseController(Controller):
         """Record the joint unpacking and sealing."""
         return CaseView.of(await sampling_service.record_sealing(case_id, data))
 
+    @post("/{case_id:str}/backup-sample/shipped", summary="Record the backup sample shipped back (三(一))")
+    async def backup_shipped(
+        self, case_id: FromPath[str], data: JSONBody[BackupShippedRecord], sampling_service: Sampling
+    ) -> CaseView:
+        """Record when the backup sample was shipped back to the merchant, once the result is final."""
+        detail = await sampling_service.record_backup_shipped(
+            case_id,
+            shipped_at=data.shipped_at,
+            carrier=data.carrier,
+            waybill_no=data.waybill_no,
+            evidence=data.evidence,
+        )
+        return CaseView.of(detail)
+
+    @post("/{case_id:str}/backup-sample/outcome", summary="Record the merchant accepting or refusing the backup sample")
+    async def backup_outcome(
+        self, case_id: FromPath[str], data: JSONBody[BackupOutcomeRecord], sampling_service: Sampling
+    ) -> CaseView:
+        """Accepted, or refused: a refusal is recorded as a breach of the duty the sampling notice stated (三(一))."""
+        detail = await sampling_service.record_backup_outcome(
+            case_id, outcome=data.outcome, at=data.at, note=data.note, evidence=data.evidence
+        )
+        return CaseView.of(detail)
+
+    @get("/{case_id:str}/backup-sample", summary="The backup sample's return (三(一))")
+    async def backup_sample(self, case_id: FromPath[str], sampling_service: Sampling) -> dict[str, Any]:
+        """Shipped when, accepted or refused, and the breach a refusal is recorded as; 404 when none recorded."""
+        row = await sampling_service.backup_return(case_id)
+        if row is None:
+            raise ProblemError(404, "not-found", f"no backup sample return recorded on case {case_id}")
+        return {
+            "case_id": row.case_id,
+            "shipped_at": row.shipped_at,
+            "carrier": row.carrier,
+            "waybill_no": row.waybill_no,
+            "outcome": row.outcome,
+            "outcome_at": row.outcome_at,
+            "note": row.note,
+            "evidence": row.evidence,
+            "breach": row.breach,
+        }
+
     @post("/{case_id:str}/sampling-notice", summary="Notify the merchant and the platform of the sampling (三(一))")
     async def sampling_notice(self, case_id: FromPath[str], sampling_service: Sampling) -> CaseView:
         """Send the sampling notice with order numbers and the backup-return duty."""
@@ -231,7 +277,21 @@ class CaseController(Controller):
         self, case_id: FromPath[str], data: JSONBody[FinalizeBody], results_service: Results
     ) -> CaseView:
         """Finalize after the window, or on a written waiver."""
-        return CaseView.of(await results_service.finalize(case_id, waived=data.waived))
+        return CaseView.of(await results_service.finalize(case_id))
+
+    @post("/{case_id:str}/reinspection-waivers", summary="Record a party's written waiver of re-inspection (三(三))")
+    async def reinspection_waiver(
+        self, case_id: FromPath[str], data: JSONBody[WaiverBody], results_service: Results
+    ) -> CaseView:
+        """Close one party's window on its written statement (an evidence file or a relayed reply)."""
+        waiver = Waiver(
+            party_role=data.party_role,
+            waived_by=data.waived_by,
+            statement_sha256=data.statement_sha256,
+            relayed_reply_id=data.relayed_reply_id,
+            note=data.note or "",
+        )
+        return CaseView.of(await results_service.waive_reinspection(case_id, waiver))
 
     @post("/{case_id:str}/publish", summary="Publish the result (四(一))")
     async def publish(self, case_id: FromPath[str], data: JSONBody[PublishBody], results_service: Results) -> CaseView:
@@ -243,19 +303,20 @@ class CaseController(Controller):
         self, case_id: FromPath[str], data: JSONBody[StopSaleBody], measures_service: Measures
     ) -> CaseView:
         """Order the stop of sales; hazardous products are notified to the manufacturer's authority."""
-        detail = await measures_service.order_stop_sale(
-            case_id, warning_measures=data.warning_measures, working_days=data.working_days
-        )
+        detail = await measures_service.order_stop_sale(case_id, warning_measures=data.warning_measures)
         return CaseView.of(detail)
+
+    @post("/{case_id:str}/hazard-notification", summary="Send the hazard 通报 once its authority has a channel")
+    async def hazard_notification(self, case_id: FromPath[str], measures_service: Measures) -> CaseView:
+        """Send the open 通报 (四(二)) to the manufacturer's authority through the channel now registered."""
+        return CaseView.of(await measures_service.notify_hazard_authority(case_id))
 
     @post("/{case_id:str}/delisting", summary="Order every platform to stop trading a listed product (四(二))")
     async def delisting(
         self, case_id: FromPath[str], data: JSONBody[DelistingBody], measures_service: Measures
     ) -> CaseView:
         """Send the delisting order to every registered platform."""
-        detail = await measures_service.order_delisting(
-            case_id, mandatory_standard=data.mandatory_standard, working_days=data.working_days
-        )
+        detail = await measures_service.order_delisting(case_id, mandatory_standard=data.mandatory_standard)
         return CaseView.of(detail)
 
     @post("/{case_id:str}/takedown", summary="Order deletion, blocking or disconnection (四(二))")
@@ -263,9 +324,7 @@ class CaseController(Controller):
         self, case_id: FromPath[str], data: JSONBody[TakedownBody], measures_service: Measures
     ) -> CaseView:
         """Order the platform to take down an unreachable merchant's listings and shop."""
-        detail = await measures_service.order_takedown(
-            case_id, measures=data.measures, include_shop=data.include_shop, working_days=data.working_days
-        )
+        detail = await measures_service.order_takedown(case_id, measures=data.measures, include_shop=data.include_shop)
         return CaseView.of(detail)
 
     @post("/{case_id:str}/referral", summary="Refer a website to the telecom authority (四(二))")

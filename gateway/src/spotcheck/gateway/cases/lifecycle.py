@@ -13,7 +13,16 @@ from dataclasses import dataclass
 # here because the lifecycle is where callers look for it.
 from spotcheck.gateway.store.statuses import CaseState
 
-__all__ = ["ACTIONS", "Action", "CaseState", "IllegalTransitionError", "allowed_actions", "next_state"]
+__all__ = [
+    "ACTIONS",
+    "Action",
+    "CaseFacts",
+    "CaseState",
+    "IllegalTransitionError",
+    "allowed_actions",
+    "next_state",
+    "possible_actions",
+]
 
 
 S = CaseState
@@ -45,6 +54,7 @@ ACTIONS: dict[str, Action] = {
         Action("record_result", frozenset({S.SAMPLING_NOTIFIED}), S.RESULT_RECEIVED),
         Action("send_result_notices", frozenset({S.RESULT_RECEIVED}), S.RESULT_NOTIFIED),
         Action("apply_reinspection", frozenset({S.RESULT_NOTIFIED}), None),
+        Action("waive_reinspection", frozenset({S.RESULT_NOTIFIED}), None),
         Action("decide_reinspection", frozenset({S.RESULT_NOTIFIED}), None),
         Action("record_reinspection_outcome", frozenset({S.REINSPECTION}), S.FINAL),
         Action("finalize", frozenset({S.RESULT_NOTIFIED}), S.FINAL),
@@ -53,6 +63,11 @@ ACTIONS: dict[str, Action] = {
             "order_stop_sale",
             frozenset({S.RESULT_RECEIVED, S.RESULT_NOTIFIED, S.FINAL, S.PUBLISHED, S.MEASURES}),
             S.MEASURES,
+        ),
+        Action(
+            "notify_hazard_authority",
+            frozenset({S.RESULT_RECEIVED, S.RESULT_NOTIFIED, S.REINSPECTION, S.FINAL, S.PUBLISHED, S.MEASURES}),
+            None,
         ),
         Action("order_delisting", frozenset({S.PUBLISHED, S.MEASURES}), S.MEASURES),
         Action("order_takedown", frozenset({S.FINAL, S.PUBLISHED, S.MEASURES}), S.MEASURES),
@@ -79,6 +94,65 @@ class IllegalTransitionError(Exception):
 def allowed_actions(state: CaseState) -> list[str]:
     """The actions a case in ``state`` allows, in lifecycle order."""
     return [name for name, action in ACTIONS.items() if state in action.sources]
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What decides, beyond the state, whether an action can succeed for one case."""
+
+    state: CaseState
+    has_platform: bool
+    has_manufacturer: bool
+    failing: bool
+    hazardous: bool
+    listable: bool
+    """Hazardous and failing a mandatory standard: the stop-sale list (四(二))."""
+    merchant_unreachable: bool
+    open_windows: bool
+    """A party may still apply for re-inspection (三(三))."""
+    pending_application: bool
+    accepted_application: bool
+    hazard_task_open: bool
+    """The 通报 to the manufacturer's authority has not gone out (四(二))."""
+    transfer_target: bool = False
+    """Another authority is registered where the platform is located (四(三)): a transfer has an addressee."""
+
+
+_FINAL_OR_LATER = frozenset({S.FINAL, S.PUBLISHED, S.MEASURES})
+
+
+def _can(action: str, facts: CaseFacts) -> bool:  # noqa: PLR0911 - one rule per action reads best flat
+    """Whether ``action``'s guards let it succeed for a case with ``facts`` (its state already allows it)."""
+    if action in {"request_records", "request_merchant_identity"}:
+        return facts.has_platform
+    if action == "transfer_violation":
+        return facts.has_platform and facts.transfer_target
+    if action == "send_result_notices":
+        return facts.has_manufacturer or not facts.failing
+    if action in {"apply_reinspection", "waive_reinspection"}:
+        return facts.failing and facts.open_windows
+    if action == "decide_reinspection":
+        return facts.pending_application
+    if action == "record_reinspection_outcome":
+        return facts.accepted_application
+    if action == "finalize":
+        return not facts.open_windows and not facts.pending_application
+    if action == "order_stop_sale":
+        return facts.failing and (facts.hazardous or facts.state in _FINAL_OR_LATER)
+    if action == "order_delisting":
+        return facts.listable
+    if action == "order_takedown":
+        return facts.failing and facts.has_platform and facts.merchant_unreachable
+    if action == "refer_to_telecom":
+        return facts.failing and not facts.has_platform
+    if action == "notify_hazard_authority":
+        return facts.hazard_task_open
+    return True
+
+
+def possible_actions(facts: CaseFacts) -> list[str]:
+    """The actions that can succeed for a case now: its state allows them and their guards pass (lifecycle order)."""
+    return [name for name in allowed_actions(facts.state) if _can(name, facts)]
 
 
 def next_state(state: CaseState, action: str) -> CaseState:

@@ -14,6 +14,7 @@ from spotcheck.gateway.cases.refs import authority_ref, manufacturer_ref, mercha
 from spotcheck.gateway.delivery.service import Recipient
 from spotcheck.gateway.legal import basis
 from spotcheck.gateway.store.models import Authority, Case, Manufacturer, Merchant, Platform
+from spotcheck.gateway.store.models_duties import AuthorityChannel
 from spotcheck.gateway.store.statuses import RecipientKind
 from spotcheck.gateway.store.types import utcnow
 from spotcheck.schemas import (
@@ -51,6 +52,7 @@ __all__ = [
     "BACKUP_RETURN_DUTY",
     "CONSUMER_RETURNS_DUTY",
     "announcement",
+    "authority_recipients",
     "case_transfer",
     "delisting_order",
     "email_recipient",
@@ -97,6 +99,21 @@ def email_recipient(kind: RecipientKind, ident: str, name: str, email: str) -> R
 def announcement(kind: RecipientKind, ident: str, name: str, reason: str) -> Recipient:
     """A party that cannot be reached, by public announcement on the regulator's site (三(二))."""
     return Recipient(kind, ident, name, "announcement", {"reason": reason})
+
+
+def authority_recipients(authority: Authority, channel: AuthorityChannel | None) -> list[Recipient]:
+    """Every real channel another authority is reached through: its webhook, its e-mail; empty when it has none.
+
+    Never an announcement: a 通报 to an authority (四(二)) is not served by publishing it on our own site.
+    """
+    recipients: list[Recipient] = []
+    if channel is not None and channel.webhook_config is not None:
+        config = msgspec.json.decode(channel.webhook_config)
+        recipients.append(Recipient(RecipientKind.AUTHORITY, authority.id, authority.name, "webhook", config))
+    email = (channel.email if channel is not None else None) or authority.contact_email
+    if email:
+        recipients.append(email_recipient(RecipientKind.AUTHORITY, authority.id, authority.name, email))
+    return recipients
 
 
 def manufacturer_recipient(manufacturer: Manufacturer) -> Recipient:

@@ -13,10 +13,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.access import Principal
-from spotcheck.gateway.cases.lifecycle import CaseState, allowed_actions
-from spotcheck.gateway.deadlines.service import DeadlineReading, read_deadline
+from spotcheck.gateway.cases.lifecycle import CaseFacts, CaseState, possible_actions
+from spotcheck.gateway.deadlines.service import DeadlineReading, read_deadline, with_missing
 from spotcheck.gateway.runtime import Runtime
-from spotcheck.gateway.store.models import Case, CaseEvent, Deadline, OutboundMessage
+from spotcheck.gateway.store.models import (
+    Authority,
+    Case,
+    CaseEvent,
+    Deadline,
+    Merchant,
+    OutboundMessage,
+    Platform,
+    ReinspectionApplication,
+)
+from spotcheck.gateway.store.statuses import DeadlineKind
 from spotcheck.gateway.store.types import utcnow
 from spotcheck.gateway.web.problems import ProblemError
 from spotcheck.gateway.workdays import WorkdayCalendar
@@ -26,15 +36,16 @@ __all__ = ["CaseDetail", "CaseQueries", "load_case", "read_case"]
 
 @dataclass(frozen=True)
 class CaseDetail:
-    """A case as it stands: the row and every clock on it, earliest first, read at one moment."""
+    """A case as it stands: the row, every clock on it (earliest first) and what decides its possible actions."""
 
     case: Case
     deadlines: list[DeadlineReading]
+    facts: CaseFacts
 
     @property
     def allowed_actions(self) -> list[str]:
-        """The actions the case's state allows, in lifecycle order."""
-        return allowed_actions(CaseState(self.case.state))
+        """The actions that can succeed for this case now (state and guards), in lifecycle order."""
+        return possible_actions(self.facts)
 
 
 async def load_case(session: AsyncSession, principal: Principal, case_id: str) -> Case:
@@ -54,7 +65,53 @@ async def read_case(
     """``case`` with its deadlines and their urgency at ``now``."""
     moment = now or utcnow()
     rows = await session.scalars(select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.due_at))
-    return CaseDetail(case, [read_deadline(row, moment, calendar) for row in rows])
+    readings = [await with_missing(session, read_deadline(row, moment, calendar)) for row in rows]
+    return CaseDetail(case, readings, await _facts(session, case, readings))
+
+
+async def _facts(session: AsyncSession, case: Case, readings: list[DeadlineReading]) -> CaseFacts:
+    merchant = await session.get(Merchant, case.merchant_id)
+    decisions = list(
+        await session.scalars(
+            select(ReinspectionApplication.decision).where(ReinspectionApplication.case_id == case.id)
+        )
+    )
+
+    def unsettled(kind: DeadlineKind) -> bool:
+        return any(r.deadline.kind == kind and r.urgency != "met" for r in readings)
+
+    # A window past its end (its party's receipt known) is closed even before the sweep marks it lapsed.
+    now = utcnow()
+    windows_open = any(
+        r.deadline.kind == DeadlineKind.REINSPECTION_APPLICATION
+        and r.urgency != "met"
+        and (r.deadline.provisional or r.deadline.due_at >= now)
+        for r in readings
+    )
+    transfer_target = False
+    if case.platform_id is not None:
+        platform = await session.get(Platform, case.platform_id)
+        if platform is not None:
+            target = await session.scalar(
+                select(Authority.id).where(Authority.division_code == platform.province_code[:2] + "0000")
+            )
+            transfer_target = target is not None and target != case.authority_id
+
+    failing = case.conclusion == "fail"
+    return CaseFacts(
+        state=CaseState(case.state),
+        has_platform=case.platform_id is not None,
+        has_manufacturer=case.manufacturer_id is not None,
+        failing=failing,
+        hazardous=failing and case.hazardous,
+        listable=failing and case.hazardous and case.mandatory_standard_failed,
+        merchant_unreachable=merchant is not None and merchant.unreachable_since is not None,
+        open_windows=windows_open,
+        pending_application=None in decisions,
+        accepted_application="accepted" in decisions,
+        hazard_task_open=unsettled(DeadlineKind.HAZARD_NOTIFICATION),
+        transfer_target=transfer_target,
+    )
 
 
 class CaseQueries:

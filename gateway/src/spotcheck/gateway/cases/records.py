@@ -24,17 +24,46 @@ from spotcheck.schemas import (
     Timestamp,
 )
 
-__all__ = ["PurchaseRecord", "ReinspectionApplicationRecord", "ResultRecord", "SealingRecord"]
+__all__ = [
+    "BackupOutcomeRecord",
+    "BackupShippedRecord",
+    "PurchaseRecord",
+    "PurchaseScreenshots",
+    "ReinspectionApplicationRecord",
+    "ResultRecord",
+    "SealingRecord",
+]
+
+
+_Captures = Annotated[list[Sha256Hex], Meta(min_length=1, max_length=20)]
+
+
+class PurchaseScreenshots(RequestBody, kw_only=True, frozen=True):
+    """Screen captures of the online purchase (网络截屏, the opinion 三(一)), each an image in the case's evidence.
+
+    Attributes:
+        merchant: 经营者信息截屏 — the merchant's shop and identity information.
+        product: 商品信息截屏 — the product information (listing) as offered.
+        transaction: 交易过程截屏 — the transaction: order, payment, delivery.
+    """
+
+    merchant: _Captures
+    product: _Captures
+    transaction: _Captures
 
 
 class PurchaseRecord(RequestBody, kw_only=True, frozen=True):
-    """The sample and backup sample bought online, with the evidence of the whole purchase (the opinion 三(一))."""
+    """The sample and backup sample bought online, with the evidence of the whole purchase (the opinion 三(一)).
+
+    ``screenshots`` and every ``evidence`` digest must name files already uploaded to this case's evidence.
+    """
 
     purchased_at: Timestamp
     buyer_account: ShortText
     buyer_name: ShortText
     delivery_address: ShortText
     orders: Annotated[list[OrderRef], Meta(min_length=1, max_length=20)]
+    screenshots: PurchaseScreenshots
     evidence: list[EvidenceRef] = msgspec.field(default_factory=list)
     # Which of the plan's buyers, accounts and addresses were used, and what was paid (the plan's expense ledger).
     buyer_id: Identifier | None = None
@@ -44,7 +73,11 @@ class PurchaseRecord(RequestBody, kw_only=True, frozen=True):
 
 
 class SealingRecord(RequestBody, kw_only=True, frozen=True):
-    """Joint unpacking and sealing of sample and backup sample, video-recorded (the opinion 三(一))."""
+    """Joint unpacking and sealing of sample and backup sample, video-recorded (the opinion 三(一)).
+
+    Every ``evidence`` digest must name a file of this case's evidence, and one of them the video of the unpacking
+    and sealing.
+    """
 
     sealed_at: Timestamp
     sample_seal_no: ShortText
@@ -79,3 +112,21 @@ class ReinspectionApplicationRecord(RequestBody, kw_only=True, frozen=True):
     applied_at: Timestamp
     document_sha256: Sha256Hex
     reason: LongText
+
+
+class BackupShippedRecord(RequestBody, kw_only=True, frozen=True):
+    """The backup sample shipped back to the sampled merchant (备份样品退还, the opinion 三(一))."""
+
+    shipped_at: Timestamp
+    carrier: ShortText | None = None
+    waybill_no: Identifier | None = None
+    evidence: Annotated[list[Sha256Hex], Meta(max_length=20)] = msgspec.field(default_factory=list)
+
+
+class BackupOutcomeRecord(RequestBody, kw_only=True, frozen=True):
+    """Whether the merchant accepted the returned backup sample; a refusal breaches the duty the notice stated."""
+
+    outcome: Literal["accepted", "refused"]
+    at: Timestamp
+    note: LongText | None = None
+    evidence: Annotated[list[Sha256Hex], Meta(max_length=20)] = msgspec.field(default_factory=list)

@@ -13,9 +13,22 @@ from spotcheck.gateway.cases.lifecycle import CaseState
 from spotcheck.gateway.cases.queries import CaseDetail
 from spotcheck.gateway.cases.records import ReinspectionApplicationRecord, ResultRecord
 from spotcheck.gateway.cases.service import CaseService
+from spotcheck.gateway.deadlines.service import (
+    Application,
+    PartyRole,
+    Waiver,
+    beijing,
+    open_windows,
+    record_application,
+    record_waiver,
+    refresh_windows,
+    settle_lapsed_windows,
+    unsettled_windows,
+)
+from spotcheck.gateway.legal import basis
 from spotcheck.gateway.store.models import Case, ReinspectionApplication
 from spotcheck.gateway.store.statuses import DeadlineKind
-from spotcheck.gateway.store.types import new_id, utcnow
+from spotcheck.gateway.store.types import utcnow
 from spotcheck.gateway.web.problems import ProblemError, field_error
 from spotcheck.schemas import FailingItem, ResultNotice
 
@@ -41,18 +54,29 @@ class ResultsService(CaseService):
     async def send_result_notices(self, case_id: str) -> CaseDetail:
         """Notify the merchant, the labelled manufacturer when failing and the platform when bought through one.
 
-        A merchant that cannot be reached is notified by public announcement on the official website (三(二)).
-        A failing result opens the fifteen-day re-inspection window (三(三)).
+        A failing result is always notified to the labelled manufacturer (三(二)): while the case names none it
+        cannot be marked notified. A party that cannot be reached is notified by announcement on the official
+        website. A failing result opens one fifteen-day re-inspection window per party, counted from that party's
+        receipt (三(三)).
         """
         case = await self._open(case_id)
         merchant, platform, manufacturer = await self._parties(case)
+        failing = case.conclusion == "fail"
+        if failing and manufacturer is None:
+            raise ProblemError(
+                409,
+                "manufacturer-unknown",
+                f"检验不合格的，还应当通知样品标称的生产者（{basis('三(二)')}）：本案尚未指定标称生产者，"
+                "请先登记生产者 (POST /v1/manufacturers) 并在立案时指定 manufacturer_id",
+            )
         authority = await self._authority()
         self._step(case, "send_result_notices", {})
         now = utcnow()
-        failing = case.conclusion == "fail"
-        window = clocks.deadline_for_reinspection_application(now, calendar=self.calendar)
         case.result_notified_at = now
-        case.reinspection_deadline = window.due_at if failing else None
+        roles: list[PartyRole] = ["merchant", "manufacturer"] if failing else []
+        windows = open_windows(case, roles, now, self.calendar)
+        self.session.add_all(windows)
+        case.reinspection_deadline = max((w.due_at for w in windows), default=None)
 
         def notice(role: Literal["merchant", "manufacturer", "platform"]) -> ResultNotice:
             return notices.result_notice(
@@ -65,36 +89,38 @@ class ResultsService(CaseService):
         if platform is not None:
             await self._send(case, notice("platform"), notices.platform_recipient(platform))
         await self._meet_deadlines(case, DeadlineKind.RESULT_NOTICE)
-        if failing:
-            self._add_deadline(case, DeadlineKind.REINSPECTION_APPLICATION, "merchant", window)
         return await self._commit(case)
 
     async def apply_reinspection(self, case_id: str, application: ReinspectionApplicationRecord) -> CaseDetail:
-        """Record a written application received directly, inside the fifteen-day window (三(三))."""
+        """Record a written application received directly, inside the applicant's window (三(三))."""
         case = await self._open(case_id)
         if case.conclusion != "fail":
             raise ProblemError(409, "not-failing", "re-inspection applies to a failing result only")
         self._step(case, "apply_reinspection", {"applicant": application.applicant_role})
-        if case.reinspection_deadline is None or application.applied_at > case.reinspection_deadline:
-            raise field_error(
-                409,
-                "applied_at",
-                f"the re-inspection window ended at {case.reinspection_deadline}; the result is final (三(三))",
-                code="window-closed",
-            )
-        self.session.add(
-            ReinspectionApplication(
-                id=new_id("rei"),
-                case_id=case.id,
-                applicant_role=application.applicant_role,
-                applicant_name=application.applicant_name,
-                applied_at=application.applied_at,
-                received_via="direct",
-                document_sha256=application.document_sha256,
-                reason=application.reason,
-            )
+        received = Application(
+            applicant_role=application.applicant_role,
+            applicant_name=application.applicant_name,
+            applied_at=application.applied_at,
+            received_via="direct",
+            document_sha256=application.document_sha256,
+            reason=application.reason,
         )
-        await self._meet_deadlines(case, DeadlineKind.REINSPECTION_APPLICATION)
+        await record_application(self.session, case, received, self.calendar, field="applied_at")
+        return await self._commit(case)
+
+    async def waive_reinspection(self, case_id: str, waiver: Waiver) -> CaseDetail:
+        """Record a party's written waiver of re-inspection (三(三) 放弃复检): its window closes, the waiver is kept."""
+        case = await self._open(case_id)
+        if case.conclusion != "fail":
+            raise ProblemError(409, "not-failing", "re-inspection applies to a failing result only")
+        detail = {
+            "party_role": waiver.party_role,
+            "waived_by": waiver.waived_by,
+            "statement_sha256": waiver.statement_sha256,
+            "relayed_reply_id": waiver.relayed_reply_id,
+        }
+        self._step(case, "waive_reinspection", detail)
+        await record_waiver(self.session, case, waiver, self.calendar, recorded_by=self.principal.actor)
         return await self._commit(case)
 
     async def decide_reinspection(
@@ -165,8 +191,20 @@ class ResultsService(CaseService):
         message = notices.reinspection_decision(case, authority, application.id, decision, reason, report_no)
         await self._send(case, message, notices.platform_recipient(platform))
 
-    async def finalize(self, case_id: str, *, waived: bool) -> CaseDetail:
-        """Make the result final once the window has passed with no application, or on a written waiver."""
+    async def finalize(self, case_id: str, *, waived: bool = False) -> CaseDetail:
+        """Make the result final once every party's window has lapsed or been waived in writing (三(三)).
+
+        The deadline sweep does the same by itself; this is the regulator's act. 409 names each party whose
+        window is still open, and until when (Beijing time), or that its receipt of the notice is not known yet;
+        ``waived`` (a flag, not a written statement) is refused with 422.
+        """
+        if waived:
+            raise field_error(
+                422,
+                "waived",
+                "放弃复检须逐一记录当事人的书面声明 (record each party's written waiver with "
+                "POST /v1/cases/{id}/reinspection-waivers, then finalize)",
+            )
         case = await self._open(case_id)
         now = utcnow()
         pending = await self.session.scalar(
@@ -176,18 +214,26 @@ class ResultsService(CaseService):
         )
         if pending is not None:
             raise ProblemError(409, "application-pending", f"re-inspection application {pending} awaits a decision")
-        window_end = case.reinspection_deadline
-        if window_end is not None and now <= window_end and not waived:
+        windows = await refresh_windows(self.session, case, self.calendar)
+        settle_lapsed_windows(windows, now)
+        still_open = unsettled_windows(windows)
+        if still_open:
+            parts = [
+                f"{w.party}: 尚未确认收到结果通知 (receipt not yet known)"
+                if w.provisional
+                else f"{w.party}: 期限至 {beijing(w.due_at)}（北京时间）"
+                for w in still_open
+            ]
             raise ProblemError(
                 409,
                 "window-open",
-                f"the re-inspection window is open until {window_end.isoformat()}; "
-                "finalize after it or record a written waiver (waived=true)",
+                "复检申请期限尚未届满 (the re-inspection window is open): "
+                + "；".join(parts)
+                + "。期限届满或当事人书面放弃复检 (POST /v1/cases/{id}/reinspection-waivers) 后方为最终结果",
+                allowed=["waive_reinspection", "apply_reinspection"],
             )
-        # The deadline sweep finalizes lapsed windows by itself (by_deadline=true); this is the regulator's act.
-        self._step(case, "finalize", {"waived": waived, "by_deadline": False})
+        self._step(case, "finalize", {"windows": {w.party: w.status for w in windows}, "by_deadline": False})
         case.final_at = now
-        await self._meet_deadlines(case, DeadlineKind.REINSPECTION_APPLICATION)
         return await self._commit(case)
 
     async def publish(self, case_id: str, *, note: str | None) -> CaseDetail:

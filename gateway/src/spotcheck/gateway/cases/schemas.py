@@ -44,6 +44,7 @@ __all__ = [
     "TakedownBody",
     "TargetedOrigin",
     "TransferBody",
+    "WaiverBody",
 ]
 
 
@@ -117,9 +118,27 @@ class ReinspectionOutcomeBody(RequestBody, kw_only=True, frozen=True):
 
 
 class FinalizeBody(RequestBody, kw_only=True, frozen=True):
-    """Make the result final: after the window, or earlier when every party waived re-inspection in writing."""
+    """Make the result final once every party's window has lapsed or been waived in writing (三(三)).
 
-    waived: bool = False
+    A waiver is recorded per party with its written statement (``POST /v1/cases/{id}/reinspection-waivers``);
+    ``waived`` may only be false, because a flag is not the party's written statement.
+    """
+
+    waived: Literal[False] = False
+    note: LongText | None = None
+
+
+class WaiverBody(RequestBody, kw_only=True, frozen=True):
+    """A party's written waiver of re-inspection (三(三) 放弃复检).
+
+    The statement is an evidence file of this case (``statement_sha256``, uploaded to the case's evidence) or a
+    reply a platform relayed on this case (``relayed_reply_id``); at least one is required.
+    """
+
+    party_role: Literal["merchant", "manufacturer"]
+    waived_by: ShortText
+    statement_sha256: Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")] | None = None
+    relayed_reply_id: Identifier | None = None
     note: LongText | None = None
 
 
@@ -133,14 +152,12 @@ class StopSaleBody(RequestBody, kw_only=True, frozen=True):
     """Order the sampled merchant to stop selling (the opinion 四(二))."""
 
     warning_measures: list[ShortText] = msgspec.field(default_factory=list)
-    working_days: WorkingDays = 2
 
 
 class DelistingBody(RequestBody, kw_only=True, frozen=True):
     """Publish the hazardous product on the stop-sale list and tell every platform (the opinion 四(二))."""
 
     mandatory_standard: ShortText
-    working_days: WorkingDays = 2
 
 
 class TakedownBody(RequestBody, kw_only=True, frozen=True):
@@ -148,7 +165,6 @@ class TakedownBody(RequestBody, kw_only=True, frozen=True):
 
     measures: Annotated[list[Literal["delete", "block", "disconnect"]], Meta(min_length=1, max_length=3)]
     include_shop: bool = True
-    working_days: WorkingDays = 2
 
 
 class ReferralBody(RequestBody, kw_only=True, frozen=True):

@@ -28,6 +28,7 @@ from spotcheck.gateway.cases.lifecycle import ACTIONS, CaseState, IllegalTransit
 from spotcheck.gateway.cases.notices import announcement, email_recipient, platform_recipient
 from spotcheck.gateway.cases.queries import CaseDetail, load_case, read_case
 from spotcheck.gateway.delivery.service import Recipient, enqueue
+from spotcheck.gateway.documents.service import DocumentProducer
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.models import (
     Authority,
@@ -60,6 +61,7 @@ class CaseService:
         self.calendar = runtime.calendar
         self._audit: AuditEntry | None = None
         self._sent: list[OutboundMessage] = []
+        self._documents = DocumentProducer(session, runtime)
 
     async def load(self, case_id: str) -> Case:
         """The case, if this principal may see it (404 when unknown, 403 when outside its jurisdiction)."""
@@ -146,8 +148,11 @@ class CaseService:
     async def _send(
         self, case: Case, message: Message, recipient: Recipient, respond_by: datetime | None = None
     ) -> OutboundMessage:
+        # A notice whose kind has documents (文书) carries them, numbered and signed in this same transaction.
+        message, documents = await self._documents.attach(case, message, recipient)
         row = await enqueue(self.session, case_id=case.id, message=message, recipient=recipient, respond_by=respond_by)
         await self.session.flush()
+        self._documents.carried(documents, row)
         self._sent.append(row)
         return row
 

@@ -6,9 +6,9 @@ from typing import Any, Literal
 
 from litestar import Controller, get, post
 from litestar.di import Provide
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 
-from spotcheck.gateway.deadlines.schemas import DeadlineView
+from spotcheck.gateway.deadlines.schemas import ComplianceView, DeadlineView, FindingView
 from spotcheck.gateway.deadlines.service import DeadlineService
 from spotcheck.gateway.web.deps import (
     CurrentPrincipal,
@@ -41,10 +41,30 @@ class OperationsController(Controller):
         readings = await DeadlineService(session, principal, runtime.calendar).open_deadlines(status=status)
         return [DeadlineView.of(r) for r in readings]
 
-    @post("/deadlines/sweep", summary="Escalate overdue answers and finalize lapsed windows now")
+    @post("/deadlines/sweep", summary="Escalate lapsed answers, record findings, finalize closed windows now")
     async def sweep(self, session: Session, principal: CurrentPrincipal, runtime: RuntimeDep) -> dict[str, int]:
         """Run the deadline sweep (the worker also runs it periodically)."""
-        return await DeadlineService(session, principal, runtime.calendar).sweep()
+        return await DeadlineService(session, principal, runtime.calendar, runtime.wake_outbox).sweep()
+
+    @get("/findings", summary="Findings against platforms (拖延: an order's deadline lapsed twice, 五(三))")
+    async def findings(
+        self,
+        session: Session,
+        principal: CurrentPrincipal,
+        runtime: RuntimeDep,
+        platform_id: FromQuery[str | None] = None,
+    ) -> list[FindingView]:
+        """Findings on cases this authority may see, newest first; filter by platform."""
+        rows = await DeadlineService(session, principal, runtime.calendar).findings(platform_id=platform_id)
+        return [FindingView.of(r) for r in rows]
+
+    @get("/platforms/{platform_id:str}/compliance", summary="A platform's compliance figures (五(三))")
+    async def compliance(
+        self, platform_id: FromPath[str], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
+    ) -> ComplianceView:
+        """How the platform answered this authority's requests and orders, and the findings against it."""
+        figures = await DeadlineService(session, principal, runtime.calendar).compliance(platform_id)
+        return ComplianceView.of(figures)
 
     @get("/events", summary="Operational events (escalations, disabled endpoints, dead letters)")
     async def events(

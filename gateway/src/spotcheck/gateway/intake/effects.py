@@ -1,20 +1,28 @@
 """What each platform reply does to its case, once it is verified, decoded and shown to answer the platform's notice.
 
 One function per reply type; each changes rows in the caller's transaction (the intake stores the message and
-commits) and returns the outcome the platform is answered with. A reply that does not fit its notice or its
-case is refused with 409 naming the field.
+commits) and returns the outcome the platform is answered with. A reply is checked against the notice it answers
+(its type, the orders, measures, shop and times that notice allows) and refused with 422 naming the field when it
+does not fit; a reply the case's state no longer allows is refused with 409.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway import workdays as clocks
+from spotcheck.gateway.deadlines.service import (
+    Application,
+    beijing,
+    record_application,
+    records_missing,
+    refresh_windows,
+)
 from spotcheck.gateway.legal import basis
 from spotcheck.gateway.store.models import (
     Case,
@@ -24,9 +32,8 @@ from spotcheck.gateway.store.models import (
     OutboundMessage,
     RecordChunk,
     RecordUpload,
-    ReinspectionApplication,
 )
-from spotcheck.gateway.store.statuses import CaseState, DeadlineKind, DeadlineStatus
+from spotcheck.gateway.store.statuses import DeadlineKind, DeadlineStatus
 from spotcheck.gateway.store.types import new_id, utcnow
 from spotcheck.gateway.web.problems import FieldError, ProblemError
 from spotcheck.gateway.workdays import WorkdayCalendar
@@ -35,6 +42,7 @@ from spotcheck.schemas import (
     NoticeAcknowledged,
     OrderConfirmed,
     RecordsProvided,
+    RecordsUnavailable,
     ReinspectionApplied,
     Reply,
     TakedownReported,
@@ -45,9 +53,16 @@ from spotcheck.schemas import (
 __all__ = ["apply_reply", "meet_platform_deadline"]
 
 _ORDER_TYPES = frozenset({"stop_sale.order", "delisting.order", "takedown.order"})
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far a platform's clock may differ from ours: times beyond it in the future, or before the notice, are refused."""
+# What each order asks the platform to do (四(二)); a takedown order lists its own measures.
+_ORDERED_MEASURES: dict[str, frozenset[str]] = {
+    "stop_sale.order": frozenset({"stop_sale", "warning"}),
+    "delisting.order": frozenset({"stop_sale", "stop_trading_service"}),
+}
 
 
-async def apply_reply(
+async def apply_reply(  # noqa: PLR0911 - one return per reply type
     session: AsyncSession,
     calendar: WorkdayCalendar,
     platform_id: str,
@@ -58,62 +73,120 @@ async def apply_reply(
     """Apply ``reply`` (which answers ``notice`` on ``case``) and return its outcome.
 
     Raises:
-        ProblemError: 409 when the reply does not fit its notice or the case; 400 for a reply type the
-            gateway does not accept or a records chunk whose index is wrong (its digest was checked on decode).
+        ProblemError: 422 naming the field when the reply does not fit the notice it answers; 409 when the case
+            no longer allows it; 400 for a reply type the gateway does not accept or a records chunk whose index is
+            wrong (its digest was checked on decode).
     """
     now = utcnow()
     if isinstance(reply, NoticeAcknowledged):
-        return await _acknowledged(session, calendar, case, notice, reply)
+        return await _acknowledged(session, calendar, case, notice, reply, now)
     if isinstance(reply, OrderConfirmed):
-        return _order_confirmed(case, reply)
+        return await _order_confirmed(session, case, notice, reply, now)
     if isinstance(reply, RecordsProvided):
         return await _records_chunk(session, platform_id, case, notice, reply, now)
+    if isinstance(reply, RecordsUnavailable):
+        return await _records_unavailable(session, case, notice, reply, now)
     if isinstance(reply, MerchantIdentity):
         return await _identity(session, platform_id, case, notice, reply, now)
     if isinstance(reply, TakedownReported):
         return await _takedown_reported(session, platform_id, case, notice, reply, now)
     if isinstance(reply, ReinspectionApplied):
-        return await _reinspection(session, case, reply)
+        return await _reinspection(session, calendar, case, notice, reply)
     raise ProblemError(400, "unsupported-type", f"{message_type_of(reply)} is not a reply this gateway accepts")
 
 
-async def meet_platform_deadline(session: AsyncSession, notice: OutboundMessage, at: datetime) -> None:
-    """Mark the notice answered and its platform clock met (late when past due)."""
-    notice.answered_at = notice.answered_at or at
-    rows = await session.scalars(
-        select(Deadline).where(
-            Deadline.message_id == notice.id,
-            Deadline.status.in_((DeadlineStatus.OPEN, DeadlineStatus.ESCALATED)),
-        )
+async def meet_platform_deadline(
+    session: AsyncSession, notice: OutboundMessage, at: datetime, *, acknowledgement_only: bool = False
+) -> None:
+    """Mark the notice answered and its platform clocks met (late when past due).
+
+    With ``acknowledgement_only`` only the acknowledgement clock of an order is met and the notice is not
+    answered: an acknowledgement says the order arrived, not that it was carried out.
+    """
+    if not acknowledgement_only:
+        notice.answered_at = notice.answered_at or at
+    query = select(Deadline).where(
+        Deadline.message_id == notice.id,
+        Deadline.status.in_((DeadlineStatus.OPEN, DeadlineStatus.ESCALATED)),
     )
+    if acknowledgement_only:
+        query = query.where(Deadline.kind == DeadlineKind.PLATFORM_ACKNOWLEDGEMENT)
+    rows = await session.scalars(query)
     for row in rows:
         row.status = DeadlineStatus.MET if at <= row.due_at else DeadlineStatus.MET_LATE
         row.met_at = at
 
 
+def _check_time(field: str, value: datetime, notice: OutboundMessage, now: datetime) -> None:
+    """422 naming ``field`` for a time in the future (beyond the skew) or before the notice was issued."""
+    if value > now + CLOCK_SKEW:
+        raise _field(
+            422, field, f"is in the future ({beijing(value)}, 北京时间); the gateway's clock reads {beijing(now)}"
+        )
+    if value < notice.created_at - CLOCK_SKEW:
+        raise _field(422, field, f"is before the notice was issued ({beijing(notice.created_at)}, 北京时间)")
+
+
 async def _acknowledged(
-    session: AsyncSession, calendar: WorkdayCalendar, case: Case, notice: OutboundMessage, reply: NoticeAcknowledged
+    session: AsyncSession,
+    calendar: WorkdayCalendar,
+    case: Case,
+    notice: OutboundMessage,
+    reply: NoticeAcknowledged,
+    now: datetime,
 ) -> dict[str, Any]:
+    _check_time("$.data.received_at", reply.data.received_at, notice, now)
     notice.acknowledged_at = notice.acknowledged_at or reply.data.received_at
-    if notice.message_type == "result.notice" and case.reinspection_deadline is not None:
-        # 三(三): the window runs from receipt of the result notice, so a later receipt moves it.
-        window = clocks.deadline_for_reinspection_application(reply.data.received_at, calendar=calendar)
-        if window.due_at > case.reinspection_deadline:
-            case.reinspection_deadline = window.due_at
-            for row in await session.scalars(
-                select(Deadline).where(
-                    Deadline.case_id == case.id, Deadline.kind == DeadlineKind.REINSPECTION_APPLICATION
-                )
-            ):
-                row.due_at = window.due_at
+    if notice.message_type in _ORDER_TYPES:
+        await meet_platform_deadline(session, notice, now, acknowledgement_only=True)
+    if notice.message_type == "result.notice":
+        # 三(三): each party's window runs from its receipt of the result notice.
+        await refresh_windows(session, case, calendar)
     return {"acknowledged": notice.id}
 
 
-def _order_confirmed(case: Case, reply: OrderConfirmed) -> dict[str, Any]:
+def _requested(notice: OutboundMessage, field: str) -> list[str]:
+    if notice.message_type != "records.request":
+        raise _field(422, "$.data.in_reply_to", f"a {field} answers a records.request, not a {notice.message_type}")
+    return list(msgspec.json.decode(notice.body)["data"]["orders"])
+
+
+async def _settle_records(
+    session: AsyncSession, case: Case, notice: OutboundMessage, now: datetime, *, also_declared: Sequence[str] = ()
+) -> list[str]:
+    """Meet the request's deadline when nothing is missing any more; answer what still is."""
+    missing = await records_missing(session, case, notice, also_declared=also_declared)
+    if not missing:
+        await meet_platform_deadline(session, notice, now)
+    return missing
+
+
+async def _order_confirmed(
+    session: AsyncSession, case: Case, notice: OutboundMessage, reply: OrderConfirmed, now: datetime
+) -> dict[str, Any]:
+    data = reply.data
+    if data.order_no not in _requested(notice, "order confirmation"):
+        raise _field(422, "$.data.order_no", "is not an order the records request names")
+    merchant = await session.get(Merchant, case.merchant_id)
+    assert merchant is not None  # noqa: S101 - foreign key
+    if data.shop_id != merchant.shop_id:
+        raise _field(422, "$.data.shop_id", "is not the shop of this case")
     confirmations = dict(case.order_confirmation or {})
-    confirmations[reply.data.order_no] = msgspec.to_builtins(reply.data)
+    confirmations[data.order_no] = msgspec.to_builtins(data)
     case.order_confirmation = confirmations
-    return {"confirmed_order": reply.data.order_no}
+    missing = await _settle_records(session, case, notice, now)
+    return {"confirmed_order": data.order_no, "missing": missing, "complete": not missing}
+
+
+async def _records_unavailable(
+    session: AsyncSession, case: Case, notice: OutboundMessage, reply: RecordsUnavailable, now: datetime
+) -> dict[str, Any]:
+    requested = _requested(notice, "records.unavailable declaration")
+    for index, order in enumerate(reply.data.orders):
+        if order not in requested:
+            raise _field(422, f"$.data.orders[{index}]", "is not an order the records request names")
+    missing = await _settle_records(session, case, notice, now, also_declared=list(reply.data.orders))
+    return {"declared_unavailable": list(reply.data.orders), "missing": missing, "complete": not missing}
 
 
 async def _takedown_reported(
@@ -124,21 +197,37 @@ async def _takedown_reported(
     reply: TakedownReported,
     now: datetime,
 ) -> dict[str, Any]:
+    data = reply.data
     if notice.message_type not in _ORDER_TYPES:
-        raise ProblemError(409, "not-an-order", "data.in_reply_to must be a stop-sale, delisting or takedown order")
+        raise _field(422, "$.data.in_reply_to", "must be a stop-sale, delisting or takedown order")
+    if data.order_type != notice.message_type:
+        raise _field(422, "$.data.order_type", f"the notice answered is a {notice.message_type}")
+    ordered = _ORDERED_MEASURES.get(notice.message_type)
+    if ordered is None:  # a takedown order names its own measures
+        ordered = frozenset(msgspec.json.decode(notice.body)["data"]["measures"])
+    for index, measure in enumerate(data.measures_taken):
+        if measure not in ordered:
+            raise _field(
+                422, f"$.data.measures_taken[{index}]", f"{measure} was not ordered ({', '.join(sorted(ordered))})"
+            )
+    _check_time("$.data.effective_at", data.effective_at, notice, now)
+    if not (data.listing_ids or data.shop_ids or data.none_found):
+        raise _field(422, "$.data.listing_ids", "name the listings or shops acted on, or declare none_found")
     case.measures = [
         *case.measures,
         {
             "kind": "reported",
             "platform": platform_id,
             "order": notice.id,
-            "measures": list(reply.data.measures_taken),
-            "listings": list(reply.data.listing_ids),
-            "effective_at": reply.data.effective_at.isoformat(),
+            "measures": list(data.measures_taken),
+            "listings": list(data.listing_ids),
+            "shops": list(data.shop_ids),
+            "none_found": data.none_found,
+            "effective_at": data.effective_at.isoformat(),
         },
     ]
     await meet_platform_deadline(session, notice, now)
-    return {"reported": notice.id, "listings": len(reply.data.listing_ids)}
+    return {"reported": notice.id, "listings": len(data.listing_ids)}
 
 
 async def _records_chunk(
@@ -151,8 +240,7 @@ async def _records_chunk(
 ) -> dict[str, Any]:
     """Store one chunk of a records upload; the upload completes (and the request is answered) with its last."""
     data = reply.data
-    if notice.message_type != "records.request":
-        raise ProblemError(409, "not-a-records-request", "data.in_reply_to must be a records.request")
+    _requested(notice, "records chunk")
     if data.chunk_index >= data.chunk_count:
         raise _field(400, "$.data.chunk_index", f"must be below chunk_count ({data.chunk_count})")
     # chunk_sha256 was checked by decode_reply over the records and logs as the platform wrote them (the body's
@@ -188,8 +276,9 @@ async def _records_chunk(
         if set_digest(list(digests)) != upload.set_sha256:
             raise _field(409, "$.data.set_sha256", "the chunks received do not add up to set_sha256")
         upload.completed_at = now
-        await meet_platform_deadline(session, notice, now)
-        result["complete"] = True
+        await session.flush()
+        missing = await _settle_records(session, case, notice, now)
+        result |= {"complete": not missing, "upload_complete": True, "missing": missing}
     return result
 
 
@@ -233,11 +322,11 @@ async def _identity(
 ) -> dict[str, Any]:
     data = reply.data
     if notice.message_type != "merchant.identity_request":
-        raise ProblemError(409, "not-an-identity-request", "data.in_reply_to must be a merchant.identity_request")
+        raise _field(422, "$.data.in_reply_to", "must be a merchant.identity_request")
     merchant = await session.get(Merchant, case.merchant_id)
     assert merchant is not None  # noqa: S101 - foreign key
     if data.shop_id != merchant.shop_id:
-        raise _field(409, "$.data.shop_id", "is not the shop of this case")
+        raise _field(422, "$.data.shop_id", "is not the shop of this case")
     await meet_platform_deadline(session, notice, now)
     if data.unable:
         merchant.unreachable_since = merchant.unreachable_since or now
@@ -262,15 +351,13 @@ async def _identity(
     return {"merchant": merchant.id, "identified": True}
 
 
-async def _reinspection(session: AsyncSession, case: Case, reply: ReinspectionApplied) -> dict[str, Any]:
+async def _reinspection(
+    session: AsyncSession, calendar: WorkdayCalendar, case: Case, notice: OutboundMessage, reply: ReinspectionApplied
+) -> dict[str, Any]:
     data = reply.data
-    if case.state != CaseState.RESULT_NOTIFIED or case.conclusion != "fail":
-        raise ProblemError(409, "no-window", "re-inspection can be applied for only while a failing result is notified")
-    if case.reinspection_deadline is None or data.applied_at > case.reinspection_deadline:
-        raise _field(409, "$.data.applied_at", "after the re-inspection window closed; the result is final (三(三))")
-    row = ReinspectionApplication(
-        id=new_id("rei"),
-        case_id=case.id,
+    if notice.message_type != "result.notice":
+        raise _field(422, "$.data.in_reply_to", "a re-inspection application answers the result notice")
+    application = Application(
         applicant_role=data.applicant_role,
         applicant_name=data.applicant_name,
         applied_at=data.applied_at,
@@ -278,16 +365,7 @@ async def _reinspection(session: AsyncSession, case: Case, reply: ReinspectionAp
         document_sha256=data.application_sha256,
         reason=data.reason,
     )
-    session.add(row)
-    for deadline in await session.scalars(
-        select(Deadline).where(
-            Deadline.case_id == case.id,
-            Deadline.kind == DeadlineKind.REINSPECTION_APPLICATION,
-            Deadline.status == DeadlineStatus.OPEN,
-        )
-    ):
-        deadline.status = DeadlineStatus.MET
-        deadline.met_at = utcnow()
+    row = await record_application(session, case, application, calendar, field="$.data.applied_at")
     return {"application": row.id}
 
 

@@ -6,6 +6,12 @@ the opinion's 三(二)), and the signed checkpoints of the audit chain:
 * ``/public/results`` (HTML), ``/public/results.json``, ``/public/results.atom``, ``/public/results.csv``;
 * ``/public/results/{case_id}``: one result;
 * ``/public/announcements`` (HTML), ``/public/announcements/{id}``, ``/public/announcements.atom``;
+* ``/public/hazard-list`` (HTML, ``.json``, ``.atom``): the list of hazardous products failing a mandatory standard
+  (四(二), :mod:`~spotcheck.gateway.public.hazards`);
+* ``/public/warnings`` (HTML, ``.json``, ``.atom``): consumer warnings (一, 六(二),
+  :mod:`~spotcheck.gateway.public.warnings`);
+* ``/public/penalties`` (HTML, ``.json``, ``.csv``): penalty decisions (四(三),
+  :mod:`~spotcheck.gateway.public.penalties`);
 * ``/public/audit/checkpoints`` and ``/public/audit/key``.
 
 :func:`announcement_sink` is the database-backed sink the delivery worker lends the ``announcement`` adapter.

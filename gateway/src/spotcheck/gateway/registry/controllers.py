@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, get, post, put
 from litestar.di import Provide
 from litestar.params import FromPath, JSONBody
 
+from spotcheck.gateway.registry.channels import ChannelService
 from spotcheck.gateway.registry.schemas import (
+    AuthorityChannelSet,
+    AuthorityChannelView,
     AuthorityCreate,
     AuthorityView,
     EntrustmentCreate,
@@ -61,6 +64,33 @@ class RegistryController(Controller):
         """Every registered authority (names and codes are public information)."""
         rows = await RegistryService(session, principal, runtime).list_authorities()
         return [_authority_view(row) for row in rows]
+
+    @put("/authorities/{authority_id:str}/channel", summary="Set how an authority is reached (webhook or e-mail)")
+    async def set_channel(
+        self,
+        authority_id: FromPath[str],
+        data: JSONBody[AuthorityChannelSet],
+        session: Session,
+        principal: CurrentPrincipal,
+        runtime: RuntimeDep,
+    ) -> AuthorityChannelView:
+        """The channel the hazard 通报 (四(二)) reaches the authority through, and its orders' answer hours."""
+        result = await ChannelService(session, principal, runtime).set_channel(
+            authority_id,
+            webhook_url=data.webhook_url,
+            email=data.email,
+            order_acknowledge_hours=data.order_acknowledge_hours,
+            order_effect_hours=data.order_effect_hours,
+        )
+        row = result.channel
+        return AuthorityChannelView(
+            authority_id=row.authority_id,
+            webhook_url=row.webhook_url,
+            email=row.email,
+            order_acknowledge_hours=row.order_acknowledge_hours,
+            order_effect_hours=row.order_effect_hours,
+            webhook_signing_secret=result.webhook_signing_secret,
+        )
 
     @post("/entrustments", summary="Entrust a lower authority with sampling in an area")
     async def create_entrustment(
@@ -161,6 +191,30 @@ class RegistryController(Controller):
         """Mark a merchant unreachable (enables a takedown order, 四(二))."""
         row = await RegistryService(session, principal, runtime).mark_unreachable(merchant_id)
         return {"id": row.id, "unreachable_since": row.unreachable_since}
+
+    @get("/merchants/{merchant_id:str}", summary="A merchant's record, linking its penalty decisions (四(三))")
+    async def merchant_record(
+        self, merchant_id: FromPath[str], session: Session, principal: CurrentPrincipal, runtime: RuntimeDep
+    ) -> dict[str, Any]:
+        """The merchant as registered and the penalty decisions filed under it, each with its public address."""
+        row, penalties = await RegistryService(session, principal, runtime).merchant_record(merchant_id)
+        base = runtime.settings.http.public_base_url.rstrip("/")
+        return {
+            "id": row.id,
+            "platform_id": row.platform_id,
+            "shop_id": row.shop_id,
+            "shop_name": row.shop_name,
+            "kind": row.kind,
+            "legal_name": row.legal_name,
+            "uscc": row.uscc,
+            "registration_division": row.registration_division,
+            "address": row.address,
+            "contact_email": row.contact_email,
+            "contact_phone": row.contact_phone,
+            "website": row.website,
+            "unreachable_since": row.unreachable_since,
+            "penalties": [{**penalty, "url": f"{base}{penalty['url']}"} for penalty in penalties],
+        }
 
     @post("/manufacturers", summary="Register a labelled manufacturer")
     async def create_manufacturer(

@@ -18,6 +18,8 @@ from spotcheck.schemas import (
 )
 
 __all__ = [
+    "AuthorityChannelSet",
+    "AuthorityChannelView",
     "AuthorityCreate",
     "AuthorityView",
     "ContactPoint",
@@ -38,6 +40,31 @@ class AuthorityCreate(RequestBody, kw_only=True, frozen=True):
     level: Literal["national", "provincial", "municipal", "county"] | None = None
     parent_id: Identifier | None = None
     contact_email: Email | None = None
+
+
+class AuthorityChannelSet(RequestBody, kw_only=True, frozen=True):
+    """How other authorities reach this one (the hazard 通报 of 四(二)) and its orders' answer hours.
+
+    Give ``webhook_url`` (a public ``https://`` Standard Webhooks endpoint; a new one gets a signing secret shown
+    once), ``email``, or both. The hours replace the gateway's defaults (acknowledged within 2 h, carried out
+    within 24 h) for this authority's stop-sale, delisting and takedown orders.
+    """
+
+    webhook_url: Url | None = None
+    email: Email | None = None
+    order_acknowledge_hours: Annotated[int, Meta(ge=1, le=72)] | None = None
+    order_effect_hours: Annotated[int, Meta(ge=1, le=168)] | None = None
+
+
+class AuthorityChannelView(msgspec.Struct, kw_only=True):
+    """An authority's channel as set; ``webhook_signing_secret`` appears once, when a new endpoint was set."""
+
+    authority_id: str
+    webhook_url: str | None
+    email: str | None
+    order_acknowledge_hours: int | None
+    order_effect_hours: int | None
+    webhook_signing_secret: str | None = None
 
 
 class AuthorityView(msgspec.Struct, kw_only=True):

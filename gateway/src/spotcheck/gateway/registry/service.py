@@ -29,6 +29,7 @@ from spotcheck.gateway.audit.service import append_audit
 from spotcheck.gateway.delivery.service import seal_adapter_config
 from spotcheck.gateway.registry.keys import end_older_keys, platform_key
 from spotcheck.gateway.runtime import Runtime
+from spotcheck.gateway.sanctions.service import penalties_of_merchant
 from spotcheck.gateway.settings import Settings
 from spotcheck.gateway.store.models import Authority, Entrustment, Manufacturer, Merchant, Platform
 from spotcheck.gateway.store.types import new_id, utcnow
@@ -223,6 +224,22 @@ class RegistryService(_Registrar):
         await self._audit("merchant.unreachable", row.id)
         await self.session.commit()
         return row
+
+    async def merchant_record(self, merchant_id: str) -> tuple[Merchant, list[dict[str, Any]]]:
+        """A merchant (read) and the penalty decisions filed under it, newest first, with their public addresses.
+
+        Raises:
+            ProblemError: 404 unknown merchant, 403 outside the principal's jurisdiction.
+        """
+        self.principal.require_scope("read")
+        row = await self.session.get(Merchant, merchant_id)
+        if row is None:
+            raise ProblemError(404, "not-found", f"no such merchant: {merchant_id}")
+        platform = await self.session.get(Platform, row.platform_id) if row.platform_id else None
+        areas = [code for code in (row.registration_division, platform.province_code if platform else None) if code]
+        if not any(self.principal.can_act_in(code) for code in areas):
+            raise ProblemError(403, "outside-jurisdiction", f"merchant {merchant_id} is outside this jurisdiction")
+        return row, await penalties_of_merchant(self.session, row.id)
 
     async def register_manufacturer(
         self,
