@@ -39,12 +39,14 @@ typecheck: $(VENV_STAMP)
 # The public pages are tested in a real headless Chromium with a CJK font (Debian packages; browser
 # downloads are not possible here). Installed when missing and running as root, as on CI machines.
 browser-deps:
-	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "WenQuanYi"; then :; \
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "WenQuanYi" && fc-list 2>/dev/null | grep -qi "Noto Serif CJK" \
+		&& [ -x /usr/bin/pdftotext ] && ldconfig -p | grep -q libpangoft2-1.0; then :; \
 	elif [ "$$(id -u)" = "0" ]; then \
-		echo "installing chromium and fonts-wqy-microhei (Debian packages) for the browser tests"; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) \
+		echo "installing chromium, fonts (wqy, noto-cjk), poppler-utils and pango (Debian packages) for the browser and document tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei \
+			fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 >/dev/null) \
 		|| echo "warning: could not install chromium; browser tests will fail under CI=true"; \
-	else echo "warning: chromium missing and not root; run: sudo apt-get install chromium fonts-wqy-microhei"; fi
+	else echo "warning: chromium/fonts/poppler missing and not root; run: sudo apt-get install chromium fonts-wqy-microhei fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0"; fi
 
 # The Node.js platform example (examples/platform_node) installs exactly its committed lock file. Without node
 # it is skipped locally (its tests skip too); under CI=true a missing node is a failure, as tests/conftest.py does.

@@ -483,15 +483,26 @@ async def open_case(
         },
     )
     product = {"sample_name": "电热水壶", "trademark": "美的", "spec_model": "MK-HJ1705", "listing_id": f"L-{shop}"}
+    # A failing result is notified to the labelled manufacturer too (三(二)): the case names one.
+    maker = await call(client, "/v1/manufacturers", token, {"name": "慈溪某某电器厂", "division_code": "330282"})
     case_id: str = (
         await call(
             client,
             "/v1/cases",
             token,
-            {"merchant_id": merchant["id"], "product": product, "plan_reference": "浙市监抽〔2026〕12号"},
+            {
+                "merchant_id": merchant["id"],
+                "manufacturer_id": maker["id"],
+                "product": product,
+                "plan_reference": "浙市监抽〔2026〕12号",
+            },
         )
     )["id"]
-    evidence = {"sha256": "ab" * 32, "media_type": "video/mp4", "size_bytes": 1024, "step": "sealing"}
+    # The purchase and sealing cite evidence stored in the case first (三(一)).
+    from spotcheck.gateway.demo import upload_sampling_evidence
+
+    auth = {"authorization": f"Bearer {token}"}
+    captures, video = await upload_sampling_evidence(client, case_id, prefix="/v1", headers=auth)
     await call(
         client,
         f"/v1/cases/{case_id}/purchase",
@@ -502,6 +513,7 @@ async def open_case(
             "buyer_name": "张三",
             "delivery_address": "杭州市西湖区某路1号",
             "orders": [{"order_no": f"T-{shop}", "ordered_at": at, "amount_fen": 19900}],
+            "screenshots": captures,
         },
     )
     await call(
@@ -513,7 +525,7 @@ async def open_case(
             "sample_seal_no": "FY-001",
             "backup_seal_no": "FY-002",
             "witnesses": ["买样人 张三", "承检机构 李四", "执法人员 王五"],
-            "evidence": [{**evidence, "description": "封样全程录像"}],
+            "evidence": [video],
         },
     )
     await call(client, f"/v1/cases/{case_id}/sampling-notice", token)
@@ -533,7 +545,18 @@ async def open_case(
         },
     )
     await call(client, f"/v1/cases/{case_id}/result-notices", token)
-    await call(client, f"/v1/cases/{case_id}/finalize", token, {"waived": True, "note": "书面放弃复检"})
+    for role in ("merchant", "manufacturer"):  # 三(三): each party waives in writing, on a statement it signed
+        statement = await client.post(
+            f"/v1/cases/{case_id}/evidence",
+            params={"step": "other", "description": f"{role} 书面放弃复检"},
+            content=f"%PDF-1.4\n% {role} {case_id}\n%%EOF\n".encode(),
+            headers={"authorization": f"Bearer {token}", "content-type": "application/octet-stream"},
+        )
+        if statement.status_code >= 300:
+            raise BenchError(f"waiver statement: {statement.status_code} {statement.text[:500]}")
+        waiver = {"party_role": role, "waived_by": f"{role} 法定代表人", "statement_sha256": statement.json()["sha256"]}
+        await call(client, f"/v1/cases/{case_id}/reinspection-waivers", token, waiver)
+    await call(client, f"/v1/cases/{case_id}/finalize", token)
     await call(client, f"/v1/cases/{case_id}/publish", token)
     return case_id
 

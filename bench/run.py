@@ -321,6 +321,25 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         ),
     ),
     Benchmark(
+        "console",
+        "bench_console.py",
+        "Regulator console: case detail page and dashboard",
+        "Server time of `GET /console/cases/{id}` against `GET /v1/cases/{id}` for the same case in the same run, "
+        "and of the dashboard (`GET /console/`) with 10,000 cases and 100,000 notices in the store against the case "
+        "detail page.",
+        ours=True,
+        parse=_by_file("console"),
+    ),
+    Benchmark(
+        "documents",
+        "bench_documents.py",
+        "Official documents rendered and signed",
+        "Documents rendered by WeasyPrint and signed with pyHanko (PAdES) per second on one core, against WeasyPrint "
+        "rendering the same HTML unsigned in the same run.",
+        ours=True,
+        parse=_by_file("documents"),
+    ),
+    Benchmark(
         "sdk_import",
         "bench_sdk_import.py",
         "SDK import cost",

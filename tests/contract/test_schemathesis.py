@@ -9,7 +9,9 @@ Path parameters point at real records created for the run, so the generated requ
 from __future__ import annotations
 
 import asyncio
+import struct
 import tempfile
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -47,11 +49,17 @@ EXCLUDED: dict[str, dict[str, str]] = {
     "POST /v1/cases/{case_id}/sealing": {"positive_data_acceptance": _CROSS_FIELD + ": two different seal numbers"},
     "POST /v1/cases/{case_id}/records-request": {"positive_data_acceptance": _CROSS_FIELD + ": from before until"},
     "POST /v1/deliveries/replay": {"positive_data_acceptance": _CROSS_FIELD + ": a platform, a range, or both"},
+    "POST /v1/warnings": {
+        "positive_data_acceptance": _CROSS_FIELD + ": case_ids or hazard_listing_ids, naming published records"
+    },
+    "POST /v1/cases/{case_id}/penalties": {"positive_data_acceptance": "integer-valued floats for integers (fine_fen)"},
     "GET /public/log/proof": {"positive_data_acceptance": _CROSS_FIELD + ": index or leaf_hash"},
     "GET /public/log/leaves": {"positive_data_acceptance": _CROSS_FIELD + ": end above start, within the log"},
     "GET /public/log/consistency": {"positive_data_acceptance": _CROSS_FIELD + ": sizes within the signed log"},
     # JSON Schema counts 795704115.0 as an integer; the decoder wants an integer literal for amount_fen.
-    "POST /v1/cases/{case_id}/purchase": {"positive_data_acceptance": "integer-valued floats for integers"},
+    "POST /v1/cases/{case_id}/purchase": {
+        "positive_data_acceptance": "integer-valued floats for integers; digests must name stored evidence (三(一))"
+    },
     # number_prefix's pattern uses \s, which is wider in Python (U+001C..U+001F, U+0085) than in ECMA-262:
     # the class should be spelled out in plans/schemas.py (being edited by the lead as this is written).
     "POST /v1/plans": {"positive_data_acceptance": "\\s differs between Python and ECMA-262"},
@@ -72,6 +80,17 @@ async def _token(settings: Settings) -> str:
         label="contract",
     )
     return token
+
+
+def _png() -> bytes:
+    """A valid 1x1 PNG (a screen capture)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+    pixels = chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+    return b"\x89PNG\r\n\x1a\n" + header + pixels + chunk(b"IEND", b"")
 
 
 def _seed(app: Litestar, token: str) -> dict[str, str]:
@@ -104,7 +123,16 @@ def _seed(app: Litestar, token: str) -> dict[str, str]:
         at = (datetime.now(UTC) - timedelta(days=2)).isoformat()
         order = {"order_no": "T1", "ordered_at": at, "amount_fen": 100}
         purchase = {"purchased_at": at, "buyer_account": "b", "buyer_name": "张三", "delivery_address": "杭州"}
-        post(f"/v1/cases/{case['id']}/purchase", {**purchase, "orders": [order]})
+        # The purchase names screen captures already in the case's evidence (三(一)).
+        capture = client.post(
+            f"/v1/cases/{case['id']}/evidence",
+            params={"step": "purchase", "description": "交易过程截屏"},
+            content=_png(),
+            headers={**auth, "content-type": "application/octet-stream"},
+        )
+        assert capture.status_code == 201, capture.text
+        screenshots = {kind: [capture.json()["sha256"]] for kind in ("merchant", "product", "transaction")}
+        post(f"/v1/cases/{case['id']}/purchase", {**purchase, "orders": [order], "screenshots": screenshots})
         messages = client.get(f"/v1/cases/{case['id']}/messages", headers=auth).json()
         return {
             "case_id": case["id"],

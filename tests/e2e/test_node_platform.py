@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from spotcheck.gateway.access import create_token
 from spotcheck.gateway.app import create_app
+from spotcheck.gateway.demo import upload_sampling_evidence
 from spotcheck.gateway.settings import Settings
 from spotcheck.gateway.store.models import Authority, InboundMessage, Merchant, RecordUpload
 from spotcheck.gateway.store.types import new_id
@@ -268,13 +269,7 @@ async def _run_case(call: Callable[..., Awaitable[dict[str, Any]]], api: httpx.A
         },
     )
     cid: str = case["id"]
-    evidence = {
-        "sha256": EVIDENCE,
-        "media_type": "video/mp4",
-        "size_bytes": 1024,
-        "step": "sealing",
-        "description": "封样录像",
-    }
+    captures, video = await upload_sampling_evidence(api, cid)  # stored first: evidence is evidence (三(一))
     ordered = (now - timedelta(days=20)).isoformat()
     await call(
         f"/cases/{cid}/purchase",
@@ -284,7 +279,7 @@ async def _run_case(call: Callable[..., Awaitable[dict[str, Any]]], api: httpx.A
             "buyer_name": "张三",
             "delivery_address": "杭州市西湖区某路1号",
             "amount_fen": 51800,
-            "evidence": [{**evidence, "step": "purchase"}],
+            "screenshots": captures,
             "orders": [
                 {"order_no": "NODE-T-0001", "ordered_at": ordered, "amount_fen": 25900},
                 {"order_no": "NODE-T-0002", "ordered_at": ordered, "amount_fen": 25900},
@@ -298,7 +293,7 @@ async def _run_case(call: Callable[..., Awaitable[dict[str, Any]]], api: httpx.A
             "sample_seal_no": "ZJ-FY-0001",
             "backup_seal_no": "ZJ-FY-0002",
             "witnesses": ["买样人 张三", "承检机构 李四", "执法人员 王五"],
-            "evidence": [evidence],
+            "evidence": [video],
         },
     )
     await call(f"/cases/{cid}/sampling-notice")
@@ -325,7 +320,17 @@ async def _run_case(call: Callable[..., Awaitable[dict[str, Any]]], api: httpx.A
         },
     )
     await call(f"/cases/{cid}/result-notices")
-    await call(f"/cases/{cid}/finalize", {"waived": True, "note": "经营者书面放弃复检"})
+    for role in ("merchant", "manufacturer"):  # 三(三): each party's written waiver, its statement in evidence
+        statement = await api.post(
+            f"/cases/{cid}/evidence",
+            params={"step": "other", "description": f"{role} 书面放弃复检声明"},
+            content=f"%PDF-1.4\n% {role} {cid}\n%%EOF\n".encode(),
+            headers={"content-type": "application/octet-stream"},
+        )
+        assert statement.status_code == 201, statement.text
+        waiver = {"party_role": role, "waived_by": f"{role} 法定代表人", "statement_sha256": statement.json()["sha256"]}
+        await call(f"/cases/{cid}/reinspection-waivers", waiver)
+    await call(f"/cases/{cid}/finalize")
     await call(f"/cases/{cid}/publish")
     await call(f"/cases/{cid}/stop-sale", {"warning_measures": ["下架", "消费警示"]})
     await call(f"/cases/{cid}/delisting", {"mandatory_standard": "GB 4706.1-2005"})

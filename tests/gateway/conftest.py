@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import struct
 import time
+import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,6 +29,21 @@ from spotcheck.gateway.store.models import Authority, OutboundMessage
 from spotcheck.gateway.store.types import new_id
 from spotcheck.schemas import Reply, encode_message
 from spotcheck.sdk import VerificationError, Webhook, generate_keypair, new_message_id
+
+
+def evidence_png(marker: bytes) -> bytes:
+    """A valid 1x1 PNG screen capture; different markers give different files (and digests)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+    pixels = chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+    return b"\x89PNG\r\n\x1a\n" + header + chunk(b"tEXt", b"Comment\x00" + marker) + pixels + chunk(b"IEND", b"")
+
+
+EVIDENCE_MP4 = struct.pack(">I", 24) + b"ftypisom\x00\x00\x02\x00isomiso2" + struct.pack(">I", 8) + b"free" + bytes(64)
+"""A minimal MP4 (the unpacking and sealing video)."""
 
 
 @dataclass
@@ -74,6 +91,51 @@ class Gateway:
 
     def auth(self, token: str) -> dict[str, str]:
         return {"authorization": f"Bearer {token}"}
+
+    async def upload_evidence(self, token: str, case_id: str, data: bytes, step: str, description: str) -> Any:
+        """Upload one evidence file to the case; returns its ``EvidenceRef``-shaped entry."""
+        response = await self.client.post(
+            f"/v1/cases/{case_id}/evidence",
+            params={"step": step, "description": description},
+            content=data,
+            headers={**self.auth(token), "content-type": "application/octet-stream"},
+        )
+        assert response.status_code in {200, 201}, f"evidence upload: {response.status_code} {response.text}"
+        fields = ("sha256", "media_type", "size_bytes", "step", "description")
+        return {key: response.json()[key] for key in fields}
+
+    async def upload_image(self, token: str, case_id: str, marker: bytes, step: str, description: str) -> Any:
+        """Upload a small PNG (a screen capture or photo) made unique by ``marker``; returns its entry."""
+        return await self.upload_evidence(token, case_id, evidence_png(marker), step, description)
+
+    async def sampling_evidence(self, token: str, case_id: str) -> tuple[dict[str, list[str]], list[Any]]:
+        """Upload the purchase's screen captures and the sealing video (三(一)).
+
+        Returns the purchase's ``screenshots`` and the sealing's ``evidence``.
+        """
+        captures = {}
+        for kind, step, text in (
+            ("merchant", "listing", "经营者信息截屏"),
+            ("product", "listing", "商品信息截屏"),
+            ("transaction", "purchase", "交易过程截屏"),
+        ):
+            ref = await self.upload_evidence(token, case_id, evidence_png(kind.encode()), step, text)
+            captures[kind] = [ref["sha256"]]
+        video = await self.upload_evidence(token, case_id, EVIDENCE_MP4, "sealing", "拆包查验及封样全程录像")
+        return captures, [video]
+
+    async def waive_reinspection(self, token: str, case_id: str, *, roles: tuple[str, ...] = ()) -> Any:
+        """Record the written waivers (三(三)) of ``roles`` (default: merchant and manufacturer), each on a statement.
+
+        Returns the case as the last waiver left it.
+        """
+        case: Any = None
+        for role in roles or ("merchant", "manufacturer"):
+            statement = f"%PDF-1.4\n% {role} 书面放弃复检声明 {case_id}\n%%EOF\n".encode()
+            ref = await self.upload_evidence(token, case_id, statement, "other", f"{role} 放弃复检声明")
+            waiver = {"party_role": role, "waived_by": f"{role} 法定代表人", "statement_sha256": ref["sha256"]}
+            case = await self.post(f"/v1/cases/{case_id}/reinspection-waivers", token, waiver)
+        return case
 
     async def post(self, path: str, token: str, body: dict[str, Any] | None = None, *, expect: int = 201) -> Any:
         response = await self.client.post(path, json=body or {}, headers=self.auth(token))
@@ -295,6 +357,7 @@ async def _drive_to_published(
     sample: str = "电热水壶",
     natural_person: bool = False,
     publish: bool = True,
+    hazardous: bool = False,
 ) -> str:
     """Create a merchant, a manufacturer and a case, and drive the case through the API to published."""
     at = "2026-03-02T10:00:00+08:00"
@@ -317,12 +380,12 @@ async def _drive_to_published(
     case_id: str = (await gw.post("/v1/cases", token, body))["id"]
     if not publish:
         return case_id
-    ref = {"sha256": "ab" * 32, "media_type": "video/mp4", "size_bytes": 1, "step": "sealing", "description": "录像"}
+    screenshots, video = await gw.sampling_evidence(token, case_id)
     order = {"order_no": f"T-{shop}", "ordered_at": at, "amount_fen": 19900}
     purchase = {"purchased_at": at, "buyer_account": "buyer", "buyer_name": "张三", "orders": [order]}
-    purchase["delivery_address"] = "杭州市西湖区某路1号"
+    purchase |= {"delivery_address": "杭州市西湖区某路1号", "screenshots": screenshots}
     await gw.post(f"/v1/cases/{case_id}/purchase", token, purchase)
-    sealing = {"sealed_at": at, "sample_seal_no": "FY-1", "backup_seal_no": "FY-2", "evidence": [ref]}
+    sealing = {"sealed_at": at, "sample_seal_no": "FY-1", "backup_seal_no": "FY-2", "evidence": video}
     sealing["witnesses"] = ["买样人 张三", "承检机构 李四", "执法人员 王五"]
     await gw.post(f"/v1/cases/{case_id}/sealing", token, sealing)
     await gw.post(f"/v1/cases/{case_id}/sampling-notice", token)
@@ -330,11 +393,15 @@ async def _drive_to_published(
     if failing:
         item = {"item": "泄漏电流", "standard": "GB 4706.1-2005", "required": "≤0.75 mA", "measured": "2.1 mA"}
         result |= {"conclusion": "fail", "failing_items": [item]}
+        if hazardous:  # endangers life or property and fails a mandatory standard: listable (四(二))
+            result |= {"hazardous": True, "mandatory_standard_failed": True}
     else:
         result |= {"conclusion": "pass"}
     await gw.post(f"/v1/cases/{case_id}/result", token, result)
     await gw.post(f"/v1/cases/{case_id}/result-notices", token)
-    await gw.post(f"/v1/cases/{case_id}/finalize", token, {"waived": True} if failing else {})
+    if failing:
+        await gw.waive_reinspection(token, case_id)
+    await gw.post(f"/v1/cases/{case_id}/finalize", token)
     await gw.post(f"/v1/cases/{case_id}/publish", token)
     return case_id
 

@@ -183,6 +183,7 @@ async def listed_evidence_travels_in_the_sampling_notice(gw: Any, zj: str, platf
         "delivery_address": "杭州市西湖区某路1号",
         "orders": [{"order_no": "T-1", "ordered_at": at, "amount_fen": 100}],
         "evidence": [{k: purchase_ref[k] for k in fields}],
+        "screenshots": (await gw.sampling_evidence(zj, case_id))[0],
     }
     await gw.post(f"/v1/cases/{case_id}/purchase", zj, purchase)
     sealing = {

@@ -48,16 +48,19 @@ async def _notified_case(gw: Any, token: str, platform_id: str) -> tuple[str, Ou
             {"platform_id": platform_id, "shop_id": "s-1", "shop_name": "店", "kind": "natural_person"},
         )
     )["id"]
+    # 三(二): a failing result is notified to the labelled manufacturer too, so the case names one.
+    maker = await gw.post("/v1/manufacturers", token, {"name": "某某电器厂", "division_code": "330282"})
     case = await gw.post(
         "/v1/cases",
         token,
         {
             "merchant_id": mid,
+            "manufacturer_id": maker["id"],
             "plan_reference": "计划",
             "product": {"sample_name": "插座", "trademark": "公牛", "spec_model": "GN-1"},
         },
     )
-    ev = {"sha256": SHA, "media_type": "video/mp4", "size_bytes": 10, "step": "sealing", "description": "封样"}
+    captures, video = await gw.sampling_evidence(token, case["id"])  # stored first: evidence is evidence (三(一))
     await gw.post(
         f"/v1/cases/{case['id']}/purchase",
         token,
@@ -67,6 +70,7 @@ async def _notified_case(gw: Any, token: str, platform_id: str) -> tuple[str, Ou
             "buyer_name": "张三",
             "delivery_address": "杭州",
             "orders": [{"order_no": "T1", "ordered_at": NOW.isoformat(), "amount_fen": 100}],
+            "screenshots": captures,
         },
     )
     await gw.post(
@@ -77,7 +81,7 @@ async def _notified_case(gw: Any, token: str, platform_id: str) -> tuple[str, Ou
             "sample_seal_no": "A1",
             "backup_seal_no": "A2",
             "witnesses": ["甲", "乙", "丙"],
-            "evidence": [ev],
+            "evidence": video,
         },
     )
     await gw.post(f"/v1/cases/{case['id']}/sampling-notice", token)
@@ -87,11 +91,12 @@ async def _notified_case(gw: Any, token: str, platform_id: str) -> tuple[str, Ou
     return case["id"], notice
 
 
-def _ack(case_id: str, notice_id: str, platform_id: str, received: datetime = NOW) -> NoticeAcknowledged:
+def _ack(case_id: str, notice_id: str, platform_id: str, received: datetime | None = None) -> NoticeAcknowledged:
+    # A receipt is checked against the notice's issue and the gateway's clock: by default, just now.
     return NoticeAcknowledged(
         timestamp=NOW,
         data=NoticeAcknowledgedData(
-            case_id=case_id, in_reply_to=notice_id, platform_id=platform_id, received_at=received
+            case_id=case_id, in_reply_to=notice_id, platform_id=platform_id, received_at=received or utcnow()
         ),
     )
 
@@ -102,8 +107,9 @@ async def test_replies_are_deduplicated_by_webhook_id(gateway: Any) -> None:
     platform = await gw.register_platform(zj, "tmall-test")
     case_id, notice = await _notified_case(gw, zj, platform.id)
     msg_id = new_message_id()
-    first = await gw.reply(platform, _ack(case_id, notice.id, platform.id), msg_id=msg_id)
-    again = await gw.reply(platform, _ack(case_id, notice.id, platform.id), msg_id=msg_id)
+    ack = _ack(case_id, notice.id, platform.id)
+    first = await gw.reply(platform, ack, msg_id=msg_id)
+    again = await gw.reply(platform, ack, msg_id=msg_id)
     assert first.status_code == 200
     assert again.status_code == 200
     assert again.json()["status"] == "duplicate"
@@ -238,10 +244,12 @@ async def test_chunked_records_resume_and_digests_are_checked(gateway: Any) -> N
     assert mismatch.status_code == 409
     await gw.reply(platform, chunk(1))
     done = await gw.reply(platform, chunk(2))
-    assert done.json()["detail"]["complete"] is True
+    assert done.json()["detail"]["upload_complete"] is True
+    # 三(一): the records are in, but order T1 is neither confirmed nor declared unavailable: not answered yet.
+    assert (done.json()["detail"]["complete"], done.json()["detail"]["missing"]) == (False, ["order:T1"])
     case = await gw.get(f"/v1/cases/{case_id}", zj)
-    answered = [d for d in case["deadlines"] if d["kind"] == "platform_answer"]
-    assert answered[0]["status"] == "met"
+    [answer] = [d for d in case["deadlines"] if d["kind"] == "platform_answer"]
+    assert (answer["status"], answer["missing"]) == ("open", ["order:T1"])
 
 
 async def test_overdue_platform_answers_escalate_and_windows_lapse_into_finality(gateway: Any) -> None:
@@ -267,13 +275,14 @@ async def test_overdue_platform_answers_escalate_and_windows_lapse_into_finality
     assert all(d["urgency"] in {"ok", "due_soon"} for d in due_soon)
     # Time passes: move the clocks into the past.
     async with gw.sessions() as session, session.begin():
-        await session.execute(update(Deadline).values(due_at=NOW - timedelta(days=1)))
+        # 三(三): each party's window runs from its receipt; here both received the notice long ago.
+        await session.execute(update(Deadline).values(due_at=NOW - timedelta(days=1), provisional=False))
         await session.execute(update(Case).values(reinspection_deadline=NOW - timedelta(days=1)))
     overdue = await gw.get("/v1/deadlines?status=overdue", zj)
     assert {d["kind"] for d in overdue} == {"platform_answer", "reinspection_application"}
     swept = await gw.post("/v1/deadlines/sweep", zj, expect=201)
-    assert swept == {"escalated": 1, "finalized": 1}
-    assert await gw.post("/v1/deadlines/sweep", zj, expect=201) == {"escalated": 0, "finalized": 0}
+    assert swept == {"escalated": 1, "findings": 0, "finalized": 1}
+    assert await gw.post("/v1/deadlines/sweep", zj, expect=201) == {"escalated": 0, "findings": 0, "finalized": 0}
     case = await gw.get(f"/v1/cases/{case_id}", zj)
     assert case["state"] == "final"  # 三(三): no application inside the window, the result is final by itself
     async with gw.sessions() as session:

@@ -94,6 +94,7 @@ async def open_case(
 
 
 async def sample_and_notify(gw: Any, token: str, case_id: str) -> dict[str, Any]:
+    captures, video = await gw.sampling_evidence(token, case_id)  # stored first: evidence is evidence (三(一))
     await gw.post(
         f"/v1/cases/{case_id}/purchase",
         token,
@@ -106,7 +107,7 @@ async def sample_and_notify(gw: Any, token: str, case_id: str) -> dict[str, Any]
                 {"order_no": "T2026001", "ordered_at": (NOW - timedelta(days=20)).isoformat(), "amount_fen": 19900},
                 {"order_no": "T2026002", "ordered_at": (NOW - timedelta(days=20)).isoformat(), "amount_fen": 19900},
             ],
-            "evidence": [evidence("purchase"), evidence("listing")],
+            "screenshots": captures,
         },
         expect=201,
     )
@@ -118,7 +119,7 @@ async def sample_and_notify(gw: Any, token: str, case_id: str) -> dict[str, Any]
             "sample_seal_no": "FY-001",
             "backup_seal_no": "FY-002",
             "witnesses": ["买样人 张三", "承检机构 李四", "执法人员 王五"],
-            "evidence": [evidence("sealing")],
+            "evidence": video,
         },
     )
     return await gw.post(f"/v1/cases/{case_id}/sampling-notice", token)
@@ -159,7 +160,9 @@ async def test_failing_case_from_creation_to_close(gateway: Any) -> None:
 
     ack = NoticeAcknowledged(
         timestamp=NOW,
-        data=NoticeAcknowledgedData(case_id=case_id, in_reply_to=notice.id, platform_id=platform.id, received_at=NOW),
+        data=NoticeAcknowledgedData(
+            case_id=case_id, in_reply_to=notice.id, platform_id=platform.id, received_at=datetime.now(UTC)
+        ),
     )
     response = await gw.reply(platform, ack)
     assert response.status_code == 200, response.text
@@ -210,7 +213,9 @@ async def test_failing_case_from_creation_to_close(gateway: Any) -> None:
         )
         response = await gw.reply(platform, chunk)
         assert response.status_code == 200, response.text
-    assert response.json()["detail"]["complete"] is True
+    # The records are complete; the request is answered once its order is confirmed too (三(一)).
+    assert response.json()["detail"]["upload_complete"] is True
+    assert response.json()["detail"]["missing"] == ["order:T2026001"]
     confirm = OrderConfirmed(
         timestamp=NOW,
         data=OrderConfirmedData(
@@ -226,7 +231,9 @@ async def test_failing_case_from_creation_to_close(gateway: Any) -> None:
             listing_snapshot_sha256=SHA,
         ),
     )
-    assert (await gw.reply(platform, confirm)).status_code == 200
+    confirmed = await gw.reply(platform, confirm)
+    assert confirmed.status_code == 200
+    assert confirmed.json()["detail"]["complete"] is True
 
     # The result fails and is hazardous; notices go to merchant (via platform), manufacturer and platform.
     case = await gw.post(
@@ -290,7 +297,9 @@ async def test_failing_case_from_creation_to_close(gateway: Any) -> None:
         {"decision": "rejected", "reason": "申请材料不全且未办理复检手续"},
     )
     assert await outbound(gw, case_id, "reinspection.decision")
-    case = await gw.post(f"/v1/cases/{case_id}/finalize", zj, {"waived": True, "note": "申请人书面放弃"})
+    # 三(三): the merchant's window closed with its application; the manufacturer waives in writing.
+    await gw.waive_reinspection(zj, case_id, roles=("manufacturer",))
+    case = await gw.post(f"/v1/cases/{case_id}/finalize", zj)
     assert case["state"] == "final"
 
     case = await gw.post(f"/v1/cases/{case_id}/publish", zj)
@@ -300,7 +309,9 @@ async def test_failing_case_from_creation_to_close(gateway: Any) -> None:
     assert data.main_failing_items == ["泄漏电流"]  # type: ignore[union-attr]
     assert data.platform_name == "tmall-test 网络有限公司"  # type: ignore[union-attr]
 
-    # Measures: stop-sale (and hazard notification to the manufacturer's province), delisting to every platform.
+    # Measures: stop-sale (and hazard notification to the manufacturer's province, by its registered e-mail),
+    # delisting to every platform.
+    await gw.authority("440000", "广东省市场监督管理局", email="tongbao@gd.example.gov.cn")
     case = await gw.post(f"/v1/cases/{case_id}/stop-sale", zj, {"warning_measures": ["下架并发布消费警示"]})
     assert case["state"] == "measures"
     assert await outbound(gw, case_id, "hazard.notification", "authority")
@@ -337,7 +348,7 @@ async def test_failing_case_from_creation_to_close(gateway: Any) -> None:
             measures_taken=["delete", "block"],
             listing_ids=["L-88"],
             shop_ids=["shop-1001"],
-            effective_at=NOW,
+            effective_at=datetime.now(UTC),
             evidence_sha256=[SHA],
         ),
     )

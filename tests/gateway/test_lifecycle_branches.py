@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from spotcheck.gateway.store.models import Case, OutboundMessage
+from spotcheck.gateway.store.models import Deadline, OutboundMessage
 from spotcheck.schemas import decode_notice
 
 pytestmark = pytest.mark.postgres
@@ -36,7 +36,7 @@ async def _to_result_notified(gw: Any, token: str, merchant: dict[str, Any]) -> 
         },
     )
     cid = case["id"]
-    ev = {"sha256": SHA, "media_type": "video/mp4", "size_bytes": 10, "step": "sealing", "description": "封样录像"}
+    captures, video = await gw.sampling_evidence(token, cid)  # stored first: evidence is evidence (三(一))
     await gw.post(
         f"/v1/cases/{cid}/purchase",
         token,
@@ -46,6 +46,7 @@ async def _to_result_notified(gw: Any, token: str, merchant: dict[str, Any]) -> 
             "buyer_name": "张三",
             "delivery_address": "福州",
             "orders": [{"order_no": "W-1", "ordered_at": NOW.isoformat(), "amount_fen": 5900}],
+            "screenshots": captures,
         },
     )
     await gw.post(
@@ -56,7 +57,7 @@ async def _to_result_notified(gw: Any, token: str, merchant: dict[str, Any]) -> 
             "sample_seal_no": "S1",
             "backup_seal_no": "S2",
             "witnesses": ["甲", "乙", "丙"],
-            "evidence": [ev],
+            "evidence": video,
         },
     )
     await gw.post(f"/v1/cases/{cid}/sampling-notice", token)
@@ -146,7 +147,12 @@ async def test_applications_after_the_window_are_refused(gateway: Any) -> None:
     assert early.status_code == 409
     assert "window" in early.json()["detail"]
     async with gw.sessions() as session, session.begin():
-        await session.execute(update(Case).values(reinspection_deadline=NOW - timedelta(hours=1)))
+        # 三(三): the merchant received the notice long ago (its window is counted from its receipt).
+        await session.execute(
+            update(Deadline)
+            .where(Deadline.case_id == cid, Deadline.party == "merchant")
+            .values(due_at=NOW - timedelta(hours=1), provisional=False)
+        )
     late = await gw.client.post(
         f"/v1/cases/{cid}/reinspection-applications",
         json={
@@ -181,7 +187,8 @@ async def test_an_independent_website_is_announced_and_referred_to_the_telecom_a
     # No platform and no e-mail: the merchant is told by announcement on the official website (三(二)).
     assert {m.adapter for m in merchant_notices} == {"announcement"}
     assert {m.message_type for m in merchant_notices} == {"sampling.notice", "result.notice"}
-    await gw.post(f"/v1/cases/{cid}/finalize", fj, {"waived": True})
+    await gw.waive_reinspection(fj, cid)
+    await gw.post(f"/v1/cases/{cid}/finalize", fj)
     takedown = await gw.client.post(f"/v1/cases/{cid}/takedown", json={"measures": ["block"]}, headers=gw.auth(fj))
     assert takedown.status_code == 409  # a takedown goes to a platform; this case has none
     case = await gw.post(

@@ -64,7 +64,7 @@ def test_each_shown_command_has_help_and_takes_its_options(line: str) -> None:
 
 def test_a_command_that_does_not_exist_is_caught() -> None:
     with pytest.raises(AssertionError, match="is not a command"):
-        _resolve(shlex.split("keys rotate --now"))
+        _resolve(shlex.split("tokens rotate --now"))
     assert _COMMAND.findall("createdb --owner spotcheck spotcheck") == []
     captured = _COMMAND.findall("export T=$(.venv/bin/spotcheck tokens create --scope read)")
     assert captured == ["tokens create --scope read"]

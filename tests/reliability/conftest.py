@@ -9,9 +9,11 @@ import functools
 import os
 import shutil
 import socket
+import struct
 import tempfile
 import time
 import uuid
+import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -200,6 +202,22 @@ class PlatformHandle:
     notice_secret: str
 
 
+def evidence_png(marker: str) -> bytes:
+    """A valid 1x1 PNG screen capture; different markers give different files (and digests)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+    pixels = chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+    text = chunk(b"tEXt", b"Comment\x00" + marker.encode())
+    return b"\x89PNG\r\n\x1a\n" + header + text + pixels + chunk(b"IEND", b"")
+
+
+EVIDENCE_MP4 = struct.pack(">I", 24) + b"ftypisom\x00\x00\x02\x00isomiso2" + struct.pack(">I", 8) + b"free" + bytes(64)
+"""A minimal MP4: the unpacking and sealing video (三(一))."""
+
+
 @dataclass
 class Gateway:
     """The gateway app behind a test client, with helpers to act as regulators and as platforms."""
@@ -238,6 +256,29 @@ class Gateway:
         response = await self.client.get(path, headers=self.auth(token))
         assert response.status_code == expect, f"{path}: {response.status_code} {response.text}"
         return response.json()
+
+    async def sampling_evidence(self, token: str, case_id: str) -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
+        """Upload the purchase's screen captures and the sealing video (三(一)).
+
+        Returns the purchase's ``screenshots`` and the sealing's ``evidence``.
+        """
+
+        async def upload(content: bytes, step: str, description: str) -> dict[str, Any]:
+            response = await self.client.post(
+                f"/v1/cases/{case_id}/evidence",
+                params={"step": step, "description": description},
+                content=content,
+                headers={**self.auth(token), "content-type": "application/octet-stream"},
+            )
+            assert response.status_code in {200, 201}, response.text
+            fields = ("sha256", "media_type", "size_bytes", "step", "description")
+            return {key: response.json()[key] for key in fields}
+
+        captures = {
+            kind: [(await upload(evidence_png(f"{case_id}-{kind}"), "listing", f"{kind} 截屏"))["sha256"]]
+            for kind in ("merchant", "product", "transaction")
+        }
+        return captures, [await upload(EVIDENCE_MP4, "sealing", "拆包查验及封样全程录像")]
 
     async def register_platform(
         self, token: str, platform_id: str, *, province: str = "330000", endpoint_url: str | None = None

@@ -24,6 +24,8 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from spotcheck.gateway.store.models import OutboundMessage, ReinspectionApplication
+from spotcheck.gateway.store.models_documents import Document
+from spotcheck.schemas import uscc_check_character
 from spotcheck.sdk import generate_keypair
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -41,9 +43,14 @@ SCOPES: dict[str, tuple[str, ...]] = {
 }
 FAILING_ITEM = {"item": "泄漏电流", "standard": "GB 4706.1-2005", "required": "≤0.75 mA", "measured": "2.1 mA"}
 # The states a case passes through, in order; two branch off result_notified for re-inspection.
-MAIN_LINE = ["planned", "purchased", "sealed", "sampling_notified", "result_received", "result_notified", "final"]
-MAIN_LINE += ["published"]
-BRANCH = {"with_application": "result_notified", "reinspection": "with_application"}
+MAIN_LINE = ["planned", "purchased", "sealed", "sampling_notified", "result_received", "result_notified", "waived"]
+MAIN_LINE += ["final", "published"]
+# ``waived``: both parties waived re-inspection in writing (三(三)); ``hazard_task``: a stop-sale whose 通报 has no
+# channel (the Guangdong authority of the manufacturer registered none), an open task 通报未送达 (四(二)).
+BRANCH = {"with_application": "result_notified", "reinspection": "with_application", "hazard_task": "final"}
+# ``backup_shipped``: the backup sample shipped back to the merchant once the result is final (三(一)).
+BRANCH["backup_shipped"] = "final"
+MP4 = struct.pack(">I", 24) + b"ftypisom\x00\x00\x02\x00isomiso2" + struct.pack(">I", 8) + b"free" + bytes(64)
 
 
 def png(marker: str) -> bytes:
@@ -113,6 +120,19 @@ def _result(n: int) -> dict[str, Any]:
         "failing_items": [FAILING_ITEM],
         "hazardous": True,
         "mandatory_standard_failed": True,
+    }
+
+
+def _penalty(n: int) -> dict[str, Any]:
+    first17 = f"91330106MA{n:07d}"
+    return {
+        "decision_no": f"杭市监处罚〔2026〕{n}号",
+        "decided_on": (NOW - timedelta(days=1)).date().isoformat(),
+        "party": {"name": "杭州某某电器有限公司", "uscc": first17 + uscc_check_character(first17)},
+        "violation_type": "销售不合格产品",
+        "facts": "销售抽检不合格的电热水壶",
+        "legal_basis": "《中华人民共和国产品质量法》第四十九条",
+        "content": "罚款 5000 元",
     }
 
 
@@ -201,9 +221,24 @@ POLICIES: dict[str, Policy] = {
     f"GET {CASE}/evidence": Policy("read", bound=True, state="planned"),
     f"POST {CASE}/evidence": Policy("write", bound=True, state="planned"),
     "GET /v1/evidence/{sha256}": Policy("read", bound=True, state="planned"),
+    f"GET {CASE}/documents": Policy("read", bound=True, state="planned"),
+    # The sampling notice carries the 抽检通知书 and the 买样及封样记录 (issue 15).
+    "GET /v1/documents/{document_id}": Policy("read", bound=True, state="sampling_notified"),
     f"POST {CASE}/purchase": Policy("write", bound=True, state="planned", body=_purchase),
     f"POST {CASE}/sealing": Policy("write", bound=True, state="purchased", body=_sealing),
     f"POST {CASE}/sampling-notice": Policy("write", bound=True, state="sealed"),
+    f"POST {CASE}/backup-sample/shipped": Policy("write", bound=True, state="final", body=lambda n: {"shipped_at": AT}),
+    f"POST {CASE}/backup-sample/outcome": Policy(
+        "write", bound=True, state="backup_shipped", body=lambda n: {"outcome": "accepted", "at": NOW.isoformat()}
+    ),
+    f"GET {CASE}/backup-sample": Policy("read", bound=True, state="backup_shipped"),
+    f"POST {CASE}/penalties": Policy("write", bound=True, state="final", body=_penalty),
+    f"GET {CASE}/penalties": Policy("read", bound=True, state="planned"),
+    # The warning names a published Zhejiang result (filled in by ``World.call``): bound to its jurisdiction.
+    "POST /v1/warnings": Policy(
+        "write", bound=True, state="published", body=lambda n: {"title": "消费警示", "body": "谨慎选购"}
+    ),
+    "GET /v1/merchants/{merchant_id}": Policy("read", bound=True, state="planned"),
     f"POST {CASE}/records-request": Policy("write", bound=True, state="sampling_notified", body=_records),
     f"POST {CASE}/identity-request": Policy("write", bound=True, state="sampling_notified", body=lambda n: {}),
     f"POST {CASE}/result": Policy("write", bound=True, state="sampling_notified", body=_result),
@@ -223,7 +258,14 @@ POLICIES: dict[str, Policy] = {
             "failing_items": [FAILING_ITEM],
         },
     ),
-    f"POST {CASE}/finalize": Policy("write", bound=True, state="result_notified", body=lambda n: {"waived": True}),
+    f"POST {CASE}/reinspection-waivers": Policy("write", bound=True, state="result_notified"),
+    f"POST {CASE}/finalize": Policy("write", bound=True, state="waived", body=lambda n: {}),
+    f"POST {CASE}/hazard-notification": Policy("write", bound=True, state="hazard_task"),
+    "PUT /v1/authorities/{authority_id}/channel": Policy(
+        "admin", bound=True, body=lambda n: {"email": f"tongbao{n}@zj.example.gov.cn", "order_effect_hours": 12}
+    ),
+    "GET /v1/findings": Policy("read"),
+    "GET /v1/platforms/{platform_id}/compliance": Policy("read"),
     f"POST {CASE}/publish": Policy("write", bound=True, state="final", body=lambda n: {}),
     f"POST {CASE}/stop-sale": Policy("write", bound=True, state="final", body=lambda n: {}),
     f"POST {CASE}/delisting": Policy(
@@ -349,7 +391,11 @@ class World:
         if flavour == "unreachable":
             await gw.post(f"/v1/merchants/{merchant_id}/unreachable", self.zj)
         product = {"sample_name": "电热水壶", "trademark": "美的", "spec_model": "MK-HJ1705", "listing_id": f"L-{n}"}
+        maker = await gw.post(
+            "/v1/manufacturers", self.zj, {"name": "佛山某某电器制造有限公司", "division_code": "440604"}
+        )
         body = {"merchant_id": merchant_id, "plan_reference": "浙市监抽〔2026〕12号", "product": product}
+        body["manufacturer_id"] = maker["id"]
         case_id = (await gw.post("/v1/cases", self.zj, body))["id"]
         for step in _path_to(state)[1:]:
             await self._advance(case_id, step, n)
@@ -364,9 +410,21 @@ class World:
             "result_received": ("result", _result(n)),
             "result_notified": ("result-notices", None),
             "with_application": ("reinspection-applications", _application(n)),
-            "final": ("finalize", {"waived": True}),
+            "final": ("finalize", {}),
+            "hazard_task": ("stop-sale", {}),
             "published": ("publish", {}),
         }
+        if step in {"purchased", "sealed"}:
+            body = await self.with_evidence(case_id, step, actions[step][1] or {})
+            await gw.post(f"{path}/{actions[step][0]}", self.zj, body)
+            return
+        if step == "backup_shipped":
+            await gw.post(f"{path}/backup-sample/shipped", self.zj, {"shipped_at": AT})
+            return
+        if step == "waived":
+            for role in ("merchant", "manufacturer"):
+                await gw.post(f"{path}/reinspection-waivers", self.zj, await self.waiver(case_id, role))
+            return
         if step == "reinspection":
             application = await self.application_of(case_id)
             decision = {"decision": "accepted", "reason": "材料齐全"}
@@ -374,6 +432,46 @@ class World:
             return
         action, body = actions[step]
         await gw.post(f"{path}/{action}", self.zj, body)
+
+    async def with_evidence(self, case_id: str, step: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The purchase or sealing body naming evidence uploaded to the case first (三(一))."""
+
+        async def upload(content: bytes, kind: str) -> str:
+            uploaded = await self.gw.client.post(
+                f"/v1/cases/{case_id}/evidence",
+                params={"step": kind, "description": "取证"},
+                content=content,
+                headers={**self.gw.auth(self.zj), "content-type": "application/octet-stream"},
+            )
+            assert uploaded.status_code in {200, 201}, uploaded.text
+            return str(uploaded.json()["sha256"])
+
+        if step == "purchased":
+            captures = {
+                kind: [await upload(png(f"{case_id}-{kind}"), "purchase")]
+                for kind in ("merchant", "product", "transaction")
+            }
+            return {**body, "screenshots": captures}
+        video = await upload(MP4, "sealing")
+        ref = {
+            "sha256": video,
+            "media_type": "video/mp4",
+            "size_bytes": len(MP4),
+            "step": "sealing",
+            "description": "录像",
+        }
+        return {**body, "evidence": [ref]}
+
+    async def waiver(self, case_id: str, role: str) -> dict[str, Any]:
+        """A party's written waiver of re-inspection, its statement uploaded to the case's evidence (三(三))."""
+        uploaded = await self.gw.client.post(
+            f"/v1/cases/{case_id}/evidence",
+            params={"step": "other", "description": f"{role} 放弃复检声明"},
+            content=f"%PDF-1.4\n% {role} {case_id} {next(self.numbers)}\n%%EOF\n".encode(),
+            headers={**self.gw.auth(self.zj), "content-type": "application/octet-stream"},
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        return {"party_role": role, "waived_by": f"{role} 法定代表人", "statement_sha256": uploaded.json()["sha256"]}
 
     async def application_of(self, case_id: str) -> str:
         """The re-inspection application recorded on the case."""
@@ -389,7 +487,10 @@ class World:
         if policy.plan is not None:
             return Prepared(case_id="", merchant_id="", state="", path=await self.plan_target(policy.plan))
         if policy.state is None:
-            return Prepared(case_id="", merchant_id="", state="", path={"platform_id": "zj-mall"})
+            own = next(a for a in await self.gw.get("/v1/authorities", self.zj) if a["division_code"] == "330000")
+            return Prepared(
+                case_id="", merchant_id="", state="", path={"platform_id": "zj-mall", "authority_id": own["id"]}
+            )
         prepared = await self.case_in(policy.state, policy.flavour)
         case_id = prepared.case_id
         prepared.path = {"case_id": case_id, "merchant_id": prepared.merchant_id, "platform_id": "zj-mall"}
@@ -401,6 +502,13 @@ class World:
                     select(OutboundMessage.id).where(OutboundMessage.case_id == case_id).order_by(OutboundMessage.id)
                 )
             prepared.path["message_id"] = str(message)
+        if "{document_id}" in operation.path:
+            async with self.gw.sessions() as session:
+                document = await session.scalar(
+                    select(Document.id).where(Document.case_id == case_id).order_by(Document.id)
+                )
+            assert document is not None, "the sampling notice carries its documents"
+            prepared.path["document_id"] = document
         if "{sha256}" in operation.path:
             uploaded = await self.gw.client.post(
                 f"/v1/cases/{case_id}/evidence",
@@ -441,6 +549,15 @@ class World:
             csv_headers = {**headers, "content-type": "text/csv"}
             return await self.gw.client.post(path, content=_directory_csv(n).encode(), headers=csv_headers)
         body = policy.body(n) if policy.body else {}
+        if operation.method == "put":
+            return await self.gw.client.put(path, json=body, headers=headers)
+        if operation.key in {f"POST {CASE}/purchase", f"POST {CASE}/sealing"}:
+            step = "purchased" if operation.key.endswith("/purchase") else "sealed"
+            body = await self.with_evidence(target.case_id, step, body)
+        if operation.key == "POST /v1/warnings":
+            body["case_ids"] = [target.case_id]
+        if operation.key.endswith("/reinspection-waivers"):
+            body = await self.waiver(target.case_id, "merchant")
         if operation.key == "POST /v1/entrustments":
             body["agent_authority_id"] = self.agent_id
         if operation.key == "POST /v1/cases":

@@ -35,6 +35,8 @@ from spotcheck.gateway.store.models import Authority, InboundMessage, OutboundMe
 from spotcheck.gateway.store.types import new_id
 from spotcheck.sdk import AsyncGatewayClient, ReplyReceipt, generate_keypair
 
+from .conftest import EVIDENCE_MP4, evidence_png
+
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 NOW = datetime.now(UTC)
@@ -45,6 +47,7 @@ OUTAGE_S = 3.0
 LOAD_BEFORE = 12  # notices acknowledged before the crash
 LOAD_AFTER = 12  # more notices acknowledged after the restart
 OUTAGE_REPLIES = 8  # replies sent while the database is down
+_CAPTURES = ("merchant", "product", "transaction")
 
 
 class Phase:
@@ -90,6 +93,24 @@ class Regulator:
             assert response.status_code >= 500, f"{path}: {response.status_code} {response.text}"
             await asyncio.sleep(0.1)
 
+    async def upload(self, case_id: str, content: bytes) -> str:
+        """Upload one evidence file, retrying what the gateway could not do; its digest."""
+        while True:
+            try:
+                response = await self.http.post(
+                    f"/v1/cases/{case_id}/evidence",
+                    params={"step": "purchase", "description": "取证"},
+                    content=content,
+                    headers={**self.headers, "content-type": "application/octet-stream"},
+                )
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+                continue
+            if response.status_code in {200, 201}:
+                return str(response.json()["sha256"])
+            assert response.status_code >= 500, f"evidence: {response.status_code} {response.text}"
+            await asyncio.sleep(0.1)
+
     async def sampled_case(self, platform_id: str, index: int) -> str:
         """A case driven through purchase and sealing to its sampling notice."""
         merchant = await self.post(
@@ -113,7 +134,11 @@ class Regulator:
         )
         case_id: str = case["id"]
         at = (NOW - timedelta(days=10)).isoformat()
-        evidence = {"sha256": SHA, "media_type": "video/mp4", "size_bytes": 1, "step": "sealing", "description": "录像"}
+        # The purchase's screen captures and the sealing video are stored before they are named (三(一)).
+        captures = {kind: [await self.upload(case_id, evidence_png(f"{case_id}-{kind}"))] for kind in _CAPTURES}
+        video = await self.upload(case_id, EVIDENCE_MP4)
+        evidence = {"sha256": video, "media_type": "video/mp4", "size_bytes": len(EVIDENCE_MP4), "step": "sealing"}
+        evidence["description"] = "录像"
         await self.post(
             f"/v1/cases/{case_id}/purchase",
             {
@@ -122,6 +147,7 @@ class Regulator:
                 "buyer_name": "张三",
                 "delivery_address": "杭州市西湖区某路1号",
                 "orders": [{"order_no": f"T{index}", "ordered_at": at, "amount_fen": 19900}],
+                "screenshots": captures,
             },
         )
         await self.post(

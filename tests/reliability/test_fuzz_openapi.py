@@ -33,6 +33,8 @@ from spotcheck.gateway.app import create_app
 from spotcheck.gateway.registry.service import create_token_for_authority
 from spotcheck.gateway.settings import Settings
 
+from .conftest import EVIDENCE_MP4
+
 EXAMPLES_PER_OPERATION = {"sqlite": 20, "postgresql": 8}
 MAX_DEPTH = 4
 # PostgreSQL cannot store U+0000 in text: a known finding (see test_nul_characters_are_refused_with_400), kept out
@@ -82,6 +84,9 @@ def _json_values(*, nul: bool) -> tuple[st.SearchStrategy[Any], st.SearchStrateg
         max_leaves=8,
     )
     return scalars, values
+
+
+_CAPTURES = ("merchant", "product", "transaction")
 
 
 def _png() -> bytes:
@@ -426,7 +431,6 @@ def _seed(client: TestClient[Any], token: str) -> dict[str, str]:
         "delivery_address": "杭州",
         "orders": [order],
     }
-    post(f"/v1/cases/{case['id']}/purchase", purchase)
     uploaded = client.post(
         f"/v1/cases/{case['id']}/evidence",
         params={"step": "sealing", "description": "封样照片"},
@@ -435,10 +439,21 @@ def _seed(client: TestClient[Any], token: str) -> dict[str, str]:
     )
     assert uploaded.status_code == 201, uploaded.text
     sha = uploaded.json()["sha256"]
+    # The purchase's screen captures and the sealing video are stored before they are named (三(一)).
+    post(f"/v1/cases/{case['id']}/purchase", {**purchase, "screenshots": {key: [sha] for key in _CAPTURES}})
+    video = client.post(
+        f"/v1/cases/{case['id']}/evidence",
+        params={"step": "sealing", "description": "封样录像"},
+        content=EVIDENCE_MP4,
+        headers={**auth, "content-type": "application/octet-stream"},
+    )
+    assert video.status_code == 201, video.text
     evidence = {"sha256": sha, "media_type": "image/png", "size_bytes": len(_png()), "step": "sealing"}
     evidence["description"] = "封样照片"
+    recording = {**video.json(), "description": "封样录像"}
+    recording = {key: recording[key] for key in ("sha256", "media_type", "size_bytes", "step", "description")}
     sealing = {"sealed_at": at, "sample_seal_no": "1", "backup_seal_no": "2", "witnesses": ["a", "b", "c"]}
-    post(f"/v1/cases/{case['id']}/sealing", {**sealing, "evidence": [evidence]})
+    post(f"/v1/cases/{case['id']}/sealing", {**sealing, "evidence": [evidence, recording]})
     post(f"/v1/cases/{case['id']}/sampling-notice")
     # A recorded result keeps the fuzz clear of a known finding (lifecycle asserts before the state check, reported
     # and pinned by the authorization matrix's wrong-state test).

@@ -35,15 +35,19 @@ class Intake:
     case_id: str
     notice_id: str
 
-    def ack(self, *, platform_id: str | None = None, received_at: datetime = NOW) -> bytes:
-        """An encoded ``notice.acknowledged`` of the sampling notice (by the mall unless told otherwise)."""
+    def ack(self, *, platform_id: str | None = None, received_at: datetime | None = None) -> bytes:
+        """An encoded ``notice.acknowledged`` of the sampling notice (by the mall unless told otherwise).
+
+        Received now, not at import: a receipt before the notice was issued is refused (422).
+        """
+        now = datetime.now(UTC)
         data = NoticeAcknowledgedData(
             case_id=self.case_id,
             in_reply_to=self.notice_id,
             platform_id=platform_id or self.mall.id,
-            received_at=received_at,
+            received_at=received_at or now,
         )
-        return encode_message(NoticeAcknowledged(timestamp=NOW, data=data))
+        return encode_message(NoticeAcknowledged(timestamp=now, data=data))
 
     async def send(
         self,
@@ -92,6 +96,7 @@ async def intake(module_gateway: Any) -> AsyncIterator[Intake]:
         },
     )
     at = (NOW - timedelta(days=3)).isoformat()
+    captures, video = await gw.sampling_evidence(token, case["id"])  # stored first: evidence is evidence (三(一))
     await gw.post(
         f"/v1/cases/{case['id']}/purchase",
         token,
@@ -101,10 +106,9 @@ async def intake(module_gateway: Any) -> AsyncIterator[Intake]:
             "buyer_name": "张三",
             "delivery_address": "杭州市西湖区某路1号",
             "orders": [{"order_no": "T1", "ordered_at": at, "amount_fen": 100}],
+            "screenshots": captures,
         },
     )
-    evidence = {"sha256": "ab" * 32, "media_type": "video/mp4", "size_bytes": 1, "step": "sealing"}
-    evidence["description"] = "封样录像"
     await gw.post(
         f"/v1/cases/{case['id']}/sealing",
         token,
@@ -113,7 +117,7 @@ async def intake(module_gateway: Any) -> AsyncIterator[Intake]:
             "sample_seal_no": "FY-1",
             "backup_seal_no": "FY-2",
             "witnesses": ["买样人 张三", "承检机构 李四", "执法人员 王五"],
-            "evidence": [evidence],
+            "evidence": video,
         },
     )
     await gw.post(f"/v1/cases/{case['id']}/sampling-notice", token)

@@ -11,6 +11,8 @@ from spotcheck.schemas import (
     AuthorityRef,
     CaseTransfer,
     CaseTransferData,
+    DeadlineReminder,
+    DeadlineReminderData,
     DelistingOrder,
     DelistingOrderData,
     EvidenceRef,
@@ -36,6 +38,8 @@ from spotcheck.schemas import (
     RecordsProvidedData,
     RecordsRequest,
     RecordsRequestData,
+    RecordsUnavailable,
+    RecordsUnavailableData,
     ReferralNotice,
     ReferralNoticeData,
     ReinspectionApplied,
@@ -289,6 +293,20 @@ def build_samples() -> dict[str, Message]:
                 reason="经营者登记地址查无此人，电话无法接通，商品含绒量不合格。",
             ),
         ),
+        DeadlineReminder(
+            timestamp=at(30),
+            data=DeadlineReminderData(
+                case_id=CASE_ID,
+                authority=ZJ_AMR,
+                issued_at=at(30),
+                order_id=NOTICE_ID,
+                order_type="takedown.order",
+                due="report",
+                due_at=at(29, 23, 59),
+                lapse=1,
+                text="请立即报告删除、屏蔽、断开链接等措施的执行情况（北京时间 2026-12-22 23:59 前）。",
+            ),
+        ),
         HazardNotification(
             timestamp=at(28),
             data=HazardNotificationData(
@@ -371,6 +389,16 @@ def build_samples() -> dict[str, Message]:
                 set_sha256=set_digest([digest]),
                 records=[RECORD],
                 logs=[LOG],
+            ),
+        ),
+        RecordsUnavailable(
+            timestamp=at(6),
+            data=RecordsUnavailableData(
+                case_id=CASE_ID,
+                in_reply_to=NOTICE_ID,
+                platform_id="tmall",
+                orders=["T202611020001"],
+                reason="该订单已超过平台保存期限，无法提供。",
             ),
         ),
         MerchantIdentity(

@@ -31,8 +31,8 @@ from spotcheck.schemas import (
 def test_type_maps_partition_the_catalog() -> None:
     assert set(NOTICE_TYPES).isdisjoint(REPLY_TYPES)
     assert dict(MESSAGE_TYPES) == {**NOTICE_TYPES, **REPLY_TYPES}
-    assert len(NOTICE_TYPES) == 12
-    assert len(REPLY_TYPES) == 6
+    assert len(NOTICE_TYPES) == 13  # deadline.reminder (五(三)) joined the notices
+    assert len(REPLY_TYPES) == 7  # records.unavailable (三(一)) joined the replies
     with pytest.raises(TypeError):
         MESSAGE_TYPES["x"] = SamplingNotice  # type: ignore[index]
 

@@ -18,7 +18,8 @@ EXPECTED = {
     "USCC", "DivisionCode", "Fen", "HttpsUrl", "Identifier", "LongText", "Sha256Hex", "ShortText", "Timestamp",
     "WebUrl", "is_valid_uscc", "province_of", "uscc_check_character",
     # shared parts
-    "AuthorityLevel", "AuthorityRef", "EvidenceRef", "FailingItem", "LogEntry", "ManufacturerRef", "MerchantKind",
+    "AuthorityLevel", "AuthorityRef", "DocumentKind", "DocumentRef", "EvidenceRef", "FailingItem", "LogEntry",
+    "ManufacturerRef", "MerchantKind",
     "MerchantRef", "OrderRef", "PlatformRef", "ProductRef", "TransactionRecord", "NoticeData", "ReplyData",
     "Conclusion", "RecordsNeeded", "ReportedMeasure", "TakedownMeasure",
     # unions and digests
@@ -61,9 +62,9 @@ def test_public_classes_and_functions_say_what_they_promise() -> None:
 def test_message_catalog_is_complete() -> None:
     assert list(MESSAGE_TYPES) == [
         "sampling.notice", "records.request", "merchant.identity_request", "result.notice", "reinspection.decision",
-        "results.published", "stop_sale.order", "delisting.order", "takedown.order", "hazard.notification",
-        "referral.notice", "case.transfer", "notice.acknowledged", "order.confirmed", "records.provided",
-        "merchant.identity", "takedown.reported", "reinspection.applied",
+        "results.published", "stop_sale.order", "delisting.order", "takedown.order", "deadline.reminder",
+        "hazard.notification", "referral.notice", "case.transfer", "notice.acknowledged", "order.confirmed",
+        "records.provided", "records.unavailable", "merchant.identity", "takedown.reported", "reinspection.applied",
     ]  # fmt: skip
     for type_name, cls in MESSAGE_TYPES.items():
         config = cls.__struct_config__

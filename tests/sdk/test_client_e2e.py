@@ -12,6 +12,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from spotcheck.gateway.app import create_app
+from spotcheck.gateway.demo import upload_sampling_evidence
 from spotcheck.gateway.registry.service import create_token_for_authority
 from spotcheck.gateway.settings import Settings
 from spotcheck.schemas import LogEntry, TransactionRecord
@@ -112,7 +113,8 @@ async def open_case_to_records_request(regulator: Regulator, public_key: str) ->
         },
     )
     case_id = case["id"]
-    evidence = {"sha256": SHA, "media_type": "video/mp4", "size_bytes": 1024, "description": "全程录像"}
+    # Stored first: evidence is evidence (三(一)).
+    captures, video = await upload_sampling_evidence(regulator.http, case_id, prefix="/v1", headers=regulator.headers)
     ordered_at = (NOW - timedelta(days=20)).isoformat()
     await regulator.post(
         f"/v1/cases/{case_id}/purchase",
@@ -125,7 +127,7 @@ async def open_case_to_records_request(regulator: Regulator, public_key: str) ->
                 {"order_no": "T2026001", "ordered_at": ordered_at, "amount_fen": 19900},
                 {"order_no": "T2026002", "ordered_at": ordered_at, "amount_fen": 19900},
             ],
-            "evidence": [evidence | {"step": "purchase"}],
+            "screenshots": captures,
         },
     )
     await regulator.post(
@@ -135,7 +137,7 @@ async def open_case_to_records_request(regulator: Regulator, public_key: str) ->
             "sample_seal_no": "FY-001",
             "backup_seal_no": "FY-002",
             "witnesses": ["买样人 张三", "承检机构 李四", "执法人员 王五"],
-            "evidence": [evidence | {"step": "sealing"}],
+            "evidence": [video],
         },
     )
     await regulator.post(f"/v1/cases/{case_id}/sampling-notice")
@@ -198,7 +200,16 @@ async def test_a_platform_answers_a_records_request_through_the_client(
     resumed = UploadState.from_json(persisted[-1])
     receipt = await client.provide_records(case_id, records_request, records, logs, state=resumed)
     assert (receipt.chunk_count, receipt.skipped, len(receipt.sent), receipt.complete) == (3, 2, 1, True)
-    assert receipt.sent[0].detail == {"upload_id": "upl-e2e-1", "chunk": 2, "received": 3, "of": 3, "complete": True}
+    # The set is complete; the request is answered once its order is confirmed too (三(一)).
+    assert receipt.sent[0].detail == {
+        "upload_id": "upl-e2e-1",
+        "chunk": 2,
+        "received": 3,
+        "of": 3,
+        "upload_complete": True,
+        "complete": False,
+        "missing": ["order:T2026001"],
+    }
 
     # A fresh state for the same upload id resends every chunk; the gateway says it already had each one.
     replay = await client.provide_records(case_id, records_request, records, logs, chunk_size=3, upload_id="upl-e2e-1")
@@ -215,7 +226,7 @@ async def test_a_platform_answers_a_records_request_through_the_client(
         shop_id="shop-1001",
         listing_snapshot_sha256=SHA,
     )
-    assert confirmed.detail == {"confirmed_order": "T2026001"}
+    assert confirmed.detail == {"confirmed_order": "T2026001", "missing": [], "complete": True}
 
     # Refusals come back typed: another upload's digest under a used id, and a key the gateway does not know.
     with pytest.raises(InvalidRequestError) as conflict:

@@ -14,10 +14,11 @@ from sqlalchemy import func, select, update
 from spotcheck.gateway.access import Principal
 from spotcheck.gateway.cases.measures import MeasuresService
 from spotcheck.gateway.cases.queries import CaseDetail, CaseQueries
-from spotcheck.gateway.cases.records import PurchaseRecord, ResultRecord, SealingRecord
+from spotcheck.gateway.cases.records import PurchaseRecord, PurchaseScreenshots, ResultRecord, SealingRecord
 from spotcheck.gateway.cases.results import ResultsService
 from spotcheck.gateway.cases.sampling import SamplingService
 from spotcheck.gateway.cases.service import CaseService
+from spotcheck.gateway.deadlines.service import Waiver
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.models import (
     AuditRecord,
@@ -29,6 +30,7 @@ from spotcheck.gateway.store.models import (
     OutboundMessage,
     Platform,
 )
+from spotcheck.gateway.store.models_public import EvidenceFile
 from spotcheck.gateway.store.types import new_id
 from spotcheck.gateway.web.problems import ProblemError
 from spotcheck.schemas import EvidenceRef, FailingItem, OrderRef, ProductRef
@@ -45,7 +47,10 @@ PURCHASE = PurchaseRecord(
     buyer_name="张三",
     delivery_address="杭州市西湖区某路1号",
     orders=[OrderRef(order_no="T2026001", ordered_at=NOW - timedelta(days=20), amount_fen=19900)],
+    screenshots=PurchaseScreenshots(merchant=["a1" * 32], product=["a2" * 32], transaction=["a3" * 32]),
 )
+# The files the purchase and sealing name, as the evidence service links them to every case opened here (三(一)).
+STORED_EVIDENCE = {"a1" * 32: "image/png", "a2" * 32: "image/png", "a3" * 32: "image/png", "ab" * 32: "video/mp4"}
 SEALING = SealingRecord(
     sealed_at=NOW - timedelta(days=15),
     sample_seal_no="FY-001",
@@ -112,7 +117,35 @@ class World:
                 product=ProductRef(sample_name="电热水壶", trademark="美的", spec_model="MK-HJ1705", listing_id="L-88"),
             ),
         )
+        async with self.runtime.sessions() as session, session.begin():
+            for sha256, media_type in STORED_EVIDENCE.items():
+                session.add(
+                    EvidenceFile(
+                        id=new_id("evd"),
+                        case_id=detail.case.id,
+                        sha256=sha256,
+                        media_type=media_type,
+                        size_bytes=1,
+                        step="sealing" if media_type.startswith("video/") else "purchase",
+                        uploaded_by="test",
+                    )
+                )
         return detail.case.id
+
+    async def waive_and_finalize(self, case_id: str) -> CaseDetail:
+        """Finalize; a failing result after both parties waived re-inspection in writing (三(三))."""
+        statement = next(iter(STORED_EVIDENCE))
+        failing = (await self.zj.ask(lambda q: q.detail(case_id))).case.conclusion == "fail"
+        for role in ("merchant", "manufacturer") if failing else ():
+            waiver = Waiver(
+                party_role=role,  # type: ignore[arg-type]
+                waived_by=f"{role} 法定代表人",
+                statement_sha256=statement,
+                relayed_reply_id=None,
+                note="",
+            )
+            await self.zj.do(ResultsService, lambda s, w=waiver: s.waive_reinspection(case_id, w))  # type: ignore[misc]
+        return await self.zj.do(ResultsService, lambda s: s.finalize(case_id))
 
     async def advance(self, case_id: str, to: str, outcome: ResultRecord | None = None) -> CaseDetail:
         """Drive the case along the main line until it is in state ``to``."""
@@ -125,7 +158,7 @@ class World:
                 lambda: self.zj.do(ResultsService, lambda s: s.record_result(case_id, outcome or result())),
             ),
             ("result_notified", lambda: self.zj.do(ResultsService, lambda s: s.send_result_notices(case_id))),
-            ("final", lambda: self.zj.do(ResultsService, lambda s: s.finalize(case_id, waived=True))),
+            ("final", lambda: self.waive_and_finalize(case_id)),
             ("published", lambda: self.zj.do(ResultsService, lambda s: s.publish(case_id, note=None))),
         ]
         detail = await self.zj.ask(lambda q: q.detail(case_id))
@@ -261,9 +294,14 @@ async def test_stop_sale_before_the_result_is_final_is_for_hazardous_products_on
         MeasuresService, lambda s: s.order_stop_sale(hazardous, warning_measures=["下架"], working_days=2)
     )
     assert detail.case.state == "result_received"  # the result may still be re-inspected
-    assert [m["kind"] for m in detail.case.measures] == ["stop_sale"]
+    # 四(二): the hazardous product's 通报 to the manufacturer's authority is recorded with the order (sent or open).
+    assert [m["kind"] for m in detail.case.measures] == ["stop_sale", "hazard_notification"]
     sent = {(m.message_type, m.recipient_kind) for m in await sent_on(world.runtime, hazardous)}
-    assert {("stop_sale.order", "platform"), ("hazard.notification", "authority")} <= sent
+    assert ("stop_sale.order", "platform") in sent
+    # No authority of Foshan (440604) is registered with a channel: an open task, never a pretend announcement.
+    assert ("hazard.notification", "authority") not in sent
+    tasks = [d.deadline for d in detail.deadlines if d.deadline.kind == "hazard_notification"]
+    assert [(t.rule, t.status) for t in tasks] == [("通报未送达", "open")]
     answer = [d.deadline for d in detail.deadlines if d.deadline.kind == "platform_answer"]
     assert [d.party for d in answer] == ["platform:tmall-test"]
 

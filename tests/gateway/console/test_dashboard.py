@@ -301,7 +301,7 @@ def test_rules_and_durations_read_in_chinese() -> None:
     assert rule_label("1 working day") == "1 个工作日"
     assert rule_label("15 days") == "15 日"
     assert rule_label("4 hours") == "4 小时"
-    assert rule_label("15 days from receipt (receipt pending)") == "15 days from receipt (receipt pending)"
+    assert rule_label("15 days from receipt (receipt pending)") == "自收到之日起 15 日（尚未确认收到）"
     assert format_duration(None) == "—"
     assert format_duration(timedelta(days=4, minutes=30)) == "4 天 0 小时"
     assert format_duration(timedelta(hours=5, minutes=20)) == "5 小时 20 分"
@@ -333,7 +333,7 @@ async def test_dashboard_page_shows_the_figures_and_the_chart_data(console: Any)
     # 30 days: on time 1 of 3 decided (the unanswered overdue one counts against); median of 1 h and 8 d.
     assert "33%" in html and "1 / 3" in html
     assert "4 天 0 小时" in html
-    assert "2 个工作日；工商消字〔2015〕189号 五(三); platform answer SLA" in html  # the overdue clock's basis
+    assert "2 个工作日；工商消字〔2015〕189号 五(三)；平台答复时限约定" in html  # the overdue clock's basis
     assert f'href="/console/cases/{case}"' in html
     assert 'href="/console/platforms/tmall#dead-letters">1</a>' in html
     # No inline script: every script is a file from /console/static/ or the (never executed) JSON data block.

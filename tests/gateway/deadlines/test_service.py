@@ -94,13 +94,13 @@ async def clocks(runtime: Runtime, regulator: Callable[..., Awaitable[Principal]
 
 async def test_the_sweep_works_inside_the_callers_transaction(runtime: Runtime, clocks: Clocks) -> None:
     async with runtime.sessions() as session:
-        assert await sweep_deadlines(session, runtime.calendar) == {"escalated": 1, "finalized": 1}
+        assert await sweep_deadlines(session, runtime.calendar) == {"escalated": 1, "findings": 0, "finalized": 1}
         await session.rollback()  # the scheduler's transaction may fail after the sweep: nothing may stick
     async with runtime.sessions() as session, session.begin():
         assert (await session.get(Deadline, clocks.answer)).status == "open"  # type: ignore[union-attr]
-        assert await sweep_deadlines(session, runtime.calendar) == {"escalated": 1, "finalized": 1}
+        assert await sweep_deadlines(session, runtime.calendar) == {"escalated": 1, "findings": 0, "finalized": 1}
     async with runtime.sessions() as session, session.begin():
-        assert await sweep_deadlines(session, runtime.calendar) == {"escalated": 0, "finalized": 0}
+        assert await sweep_deadlines(session, runtime.calendar) == {"escalated": 0, "findings": 0, "finalized": 0}
     async with runtime.sessions() as session:
         answer = await session.get(Deadline, clocks.answer)
         window = await session.get(Deadline, clocks.window)
@@ -115,7 +115,11 @@ async def test_the_sweep_works_inside_the_callers_transaction(runtime: Runtime, 
         )
         step = await session.scalar(select(CaseEvent).where(CaseEvent.case_id == clocks.window_case))
         assert step is not None
-        assert step.detail == {"by_deadline": True, "basis": "工商消字〔2015〕189号 三(三)"}
+        assert step.detail == {
+            "by_deadline": True,
+            "windows": {"merchant": "lapsed"},
+            "basis": "工商消字〔2015〕189号 三(三)",
+        }
         audited = (await session.scalars(select(AuditRecord.action).order_by(AuditRecord.seq))).all()
         assert audited == ["deadline.escalated", "case.finalize"]
 
@@ -134,7 +138,7 @@ async def test_a_window_with_an_application_is_not_finalized(runtime: Runtime, c
             )
         )
     async with runtime.sessions() as session, session.begin():
-        assert await sweep_deadlines(session, runtime.calendar) == {"escalated": 1, "finalized": 0}
+        assert await sweep_deadlines(session, runtime.calendar) == {"escalated": 1, "findings": 0, "finalized": 0}
 
 
 async def test_the_api_sweep_needs_the_admin_scope_and_commits(
@@ -147,7 +151,11 @@ async def test_the_api_sweep_needs_the_admin_scope_and_commits(
     assert (refused.value.status_code, refused.value.code) == (403, "insufficient-scope")
     admin = await regulator("330000")
     async with runtime.sessions() as session:
-        assert await DeadlineService(session, admin, runtime.calendar).sweep() == {"escalated": 1, "finalized": 1}
+        assert await DeadlineService(session, admin, runtime.calendar).sweep() == {
+            "escalated": 1,
+            "findings": 0,
+            "finalized": 1,
+        }
     async with runtime.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(OperationalEvent)) == 1
 

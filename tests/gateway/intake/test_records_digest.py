@@ -66,13 +66,14 @@ async def _records_request(gw: Any, token: str, platform_id: str) -> tuple[str, 
         },
     )
     case_id = case["id"]
-    evidence = {"sha256": "a" * 64, "media_type": "video/mp4", "size_bytes": 10, "step": "sealing"}
+    captures, video = await gw.sampling_evidence(token, case_id)  # stored first: evidence is evidence (三(一))
     purchase = {
         "purchased_at": NOW.isoformat(),
         "buyer_account": "b",
         "buyer_name": "张三",
         "delivery_address": "杭州",
         "orders": [{"order_no": "T1", "ordered_at": NOW.isoformat(), "amount_fen": 100}],
+        "screenshots": captures,
     }
     await gw.post(f"/v1/cases/{case_id}/purchase", token, purchase)
     sealing = {
@@ -80,7 +81,7 @@ async def _records_request(gw: Any, token: str, platform_id: str) -> tuple[str, 
         "sample_seal_no": "A1",
         "backup_seal_no": "A2",
         "witnesses": ["甲", "乙", "丙"],
-        "evidence": [{**evidence, "description": "封样"}],
+        "evidence": video,
     }
     await gw.post(f"/v1/cases/{case_id}/sealing", token, sealing)
     await gw.post(f"/v1/cases/{case_id}/sampling-notice", token)
@@ -110,7 +111,7 @@ async def test_a_chunk_hashed_as_written_by_another_language_is_accepted(gateway
 
     accepted = await gw.reply(platform, None, body=_body(case_id, request_id, platform.id, _sha(CANONICAL), "u-1"))
     assert accepted.status_code == 200, accepted.text
-    assert accepted.json()["detail"]["complete"] is True
+    assert accepted.json()["detail"]["upload_complete"] is True  # the set; order T1 awaits its confirmation
     async with gw.sessions() as session:
         stored = await session.scalar(select(RecordChunk))
     assert stored is not None

@@ -128,6 +128,7 @@ async def test_the_expense_ledger_lists_purchases_as_json_csv_and_xlsx(bureau: B
     order = {"order_no": "T-0001", "ordered_at": at, "amount_fen": 12900}
     purchase = {"purchased_at": at, "buyer_account": "zjsj_buyer01", "buyer_name": "张三"}
     purchase |= {"delivery_address": "杭州市西湖区文三路1号", "orders": [order]}
+    purchase["screenshots"] = (await gw.sampling_evidence(bureau.author, case["id"]))[0]
     bad = await gw.post(f"/v1/cases/{case['id']}/purchase", bureau.author, {**purchase, "buyer_id": "B9"}, expect=422)
     assert bad["errors"][0]["field"] == "buyer_id"
     purchase |= {"buyer_id": "B1", "account": "zjsj_buyer01", "address_id": "A1", "amount_fen": 25800}

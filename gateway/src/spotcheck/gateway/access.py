@@ -36,6 +36,7 @@ __all__ = [
     "create_token",
     "division_prefix",
     "level_of_code",
+    "principal_of",
 ]
 
 LEVELS = ("national", "provincial", "municipal", "county")
@@ -79,10 +80,14 @@ class Principal:
     level: str
     scopes: frozenset[str]
     entrusted_divisions: tuple[str, ...]
+    officer: str | None = None
+    """The officer behind a console session, by username (``token_id`` is then the officer's id); None for tokens."""
 
     @property
     def actor(self) -> str:
-        """How this principal appears in history and audit records."""
+        """How this principal appears in history and audit records: the token, or the officer by username."""
+        if self.officer is not None:
+            return f"authority:{self.authority_id}/officer:{self.officer}"
         return f"authority:{self.authority_id}/token:{self.token_id}"
 
     def can_act_in(self, division: str) -> bool:
@@ -122,9 +127,7 @@ def create_token(authority_id: str, scopes: list[str], label: str = "") -> tuple
     return f"{_TOKEN_PREFIX}{token_id}_{secret}", row
 
 
-async def authenticate(  # noqa: PLR0911 - each refusal is its own early return
-    session: AsyncSession, token: str, *, now: datetime | None = None
-) -> Principal | None:
+async def authenticate(session: AsyncSession, token: str, *, now: datetime | None = None) -> Principal | None:
     """The principal behind ``token``, or None when it is malformed, unknown, revoked, expired or wrong."""
     if not token.startswith(_TOKEN_PREFIX) or len(token) > _MAX_TOKEN_LENGTH:
         return None
@@ -141,7 +144,22 @@ async def authenticate(  # noqa: PLR0911 - each refusal is its own early return
     moment = now or utcnow()
     if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= moment):
         return None
-    authority = await session.get(Authority, row.authority_id)
+    return await principal_of(session, row.authority_id, token_id=row.id, scopes=frozenset(row.scopes))
+
+
+async def principal_of(
+    session: AsyncSession,
+    authority_id: str,
+    *,
+    token_id: str,
+    scopes: frozenset[str],
+    officer: str | None = None,
+) -> Principal | None:
+    """The principal acting for ``authority_id`` with ``scopes`` (None if the authority is gone).
+
+    One place builds the jurisdiction (own area and live entrustments) for tokens and console officers alike.
+    """
+    authority = await session.get(Authority, authority_id)
     if authority is None:
         return None
     entrusted = (
@@ -152,13 +170,14 @@ async def authenticate(  # noqa: PLR0911 - each refusal is its own early return
         )
     ).all()
     return Principal(
-        token_id=row.id,
+        token_id=token_id,
         authority_id=authority.id,
         authority_name=authority.name,
         division_code=authority.division_code,
         level=authority.level,
-        scopes=frozenset(row.scopes),
+        scopes=scopes,
         entrusted_divisions=tuple(entrusted),
+        officer=officer,
     )
 
 
@@ -169,6 +188,7 @@ class MasterKey:
         if len(key) != _MASTER_KEY_BYTES:
             raise ValueError("master key: expected 32 bytes")
         self._aead = AESGCM(key)
+        self._key = key
 
     @classmethod
     def load(cls, data_dir: Path) -> MasterKey:
@@ -186,6 +206,13 @@ class MasterKey:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(base64.b64encode(AESGCM.generate_key(bit_length=256)))
         return cls(base64.b64decode(path.read_bytes()))
+
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte key for one ``purpose`` (e.g. signing the console's CSRF tokens), HMAC-SHA256 of the master key.
+
+        Derived keys are independent of each other and reveal nothing of the master key or of encrypted secrets.
+        """
+        return hmac.new(self._key, b"spotcheck-derive/v1\n" + purpose.encode(), hashlib.sha256).digest()
 
     def encrypt(self, plaintext: str, *, context: str) -> bytes:
         """Nonce + ciphertext; ``context`` (e.g. the key id) is bound as associated data."""

@@ -21,21 +21,33 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spotcheck.gateway.audit.controllers import AuditController
 from spotcheck.gateway.audit.public_controllers import PublicLogController
 from spotcheck.gateway.cases.controllers import CaseController
+from spotcheck.gateway.console.mount import ConsoleHeadersMiddleware, console_exception_handlers, console_routes
 from spotcheck.gateway.deadlines.controllers import OperationsController
 from spotcheck.gateway.delivery.controllers import DeliveryController
+from spotcheck.gateway.documents.controllers import (
+    DocumentController,
+    PlatformDocumentController,
+    PublicDocumentController,
+)
 from spotcheck.gateway.evidence.controllers import EvidenceController
 from spotcheck.gateway.intake.controllers import intake
+from spotcheck.gateway.intake.service import IntakeCommitter
 from spotcheck.gateway.observability import Metrics, configure_logging
 from spotcheck.gateway.plans.controllers import DirectoryController, DrawController, PlanController
 from spotcheck.gateway.public.controllers import PublicController
 from spotcheck.gateway.public.draws import PublicDrawsController
+from spotcheck.gateway.public.hazards import PublicHazardListController
+from spotcheck.gateway.public.penalties import PublicPenaltiesController
+from spotcheck.gateway.public.warnings import PublicWarningsController
 from spotcheck.gateway.registry.controllers import RegistryController
 from spotcheck.gateway.runtime import Runtime
+from spotcheck.gateway.sanctions.controllers import SanctionsController
 from spotcheck.gateway.scheduler import start_background
 from spotcheck.gateway.settings import Settings, get_settings
 from spotcheck.gateway.web.middleware import SESSION_STATE_KEY, RequestContextMiddleware
 from spotcheck.gateway.web.openapi import polish_openapi
 from spotcheck.gateway.web.problems import ProblemError, exception_handlers
+from spotcheck.gateway.web.timestamps import TIMESTAMP_DECODERS, RequestTimestampSchemaPlugin
 
 __all__ = ["create_app"]
 
@@ -92,6 +104,9 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     DeliveryController,
     intake,
     EvidenceController,
+    DocumentController,
+    PlatformDocumentController,
+    PublicDocumentController,
     AuditController,
     PublicController,
     PublicLogController,
@@ -99,6 +114,10 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     DrawController,
     DirectoryController,
     PublicDrawsController,
+    SanctionsController,
+    PublicHazardListController,
+    PublicWarningsController,
+    PublicPenaltiesController,
 ]
 """Every capability's routes, mounted by :func:`create_app`."""
 
@@ -120,6 +139,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         if owned:
             await rt.start()
         app.state.runtime = rt
+        app.state.intake = IntakeCommitter(rt)
         polish_openapi(app.openapi_schema)
         if owned and settings.worker.run:
             try:
@@ -131,6 +151,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         try:
             yield
         finally:
+            await app.state.intake.close()
             if owned:
                 await rt.stop()
 
@@ -154,13 +175,15 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
 
     return Litestar(
-        route_handlers=[health, ready, metrics, *ROUTE_HANDLERS],
+        route_handlers=[health, ready, metrics, *ROUTE_HANDLERS, *console_routes()],
         dependencies={"session": Provide(provide_session)},
         lifespan=[lifespan],
-        exception_handlers=exception_handlers,
-        middleware=[RequestContextMiddleware()],
+        exception_handlers=console_exception_handlers(exception_handlers),
+        middleware=[RequestContextMiddleware(), ConsoleHeadersMiddleware()],
         openapi_config=openapi,
         request_max_body_size=settings.http.max_request_bytes,
+        type_decoders=TIMESTAMP_DECODERS,
+        plugins=[RequestTimestampSchemaPlugin()],
         debug=False,
         state=State({"settings": settings}),
     )

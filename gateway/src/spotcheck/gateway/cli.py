@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
@@ -50,8 +51,15 @@ def main(ctx: click.Context) -> None:
 @click.option("--host", default=None, help="Interface to bind (default 127.0.0.1 or SPOTCHECK_HOST).")
 @click.option("--port", type=int, default=None, help="Port to bind (default 8000 or SPOTCHECK_PORT).")
 @click.option("--no-worker", is_flag=True, help="Do not run the delivery worker inside this process.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="API processes sharing the port (PostgreSQL only: SQLite admits one writer process).",
+)
 @click.pass_obj
-def serve(settings: Settings, host: str | None, port: int | None, no_worker: bool) -> None:
+def serve(settings: Settings, host: str | None, port: int | None, no_worker: bool, workers: int) -> None:
     """Run the gateway HTTP service (SQLite file under ./var unless SPOTCHECK_DATABASE_URL says otherwise)."""
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
@@ -65,32 +73,59 @@ def serve(settings: Settings, host: str | None, port: int | None, no_worker: boo
     if no_worker:
         changes["worker.run"] = False
     settings = settings.with_changes(changes) if changes else settings
+    if workers > 1 and settings.store.is_sqlite:
+        raise click.UsageError(
+            "--workers: SQLite admits one writer process, so the embedded store is served by one process; "
+            "set SPOTCHECK_DATABASE_URL to a PostgreSQL database to run several"
+        )
     click.echo(
-        f"spotcheck gateway on http://{settings.http.host}:{settings.http.port}  (docs: /schema, health: /health)",
+        f"spotcheck gateway on http://{settings.http.host}:{settings.http.port}  (docs: /schema, health: /health)"
+        + (f"  ({workers} processes)" if workers > 1 else ""),
         err=True,
     )
-    uvicorn.run(
-        create_app(settings), host=settings.http.host, port=settings.http.port, log_level="warning", access_log=False
+    if workers == 1:
+        app = create_app(settings)
+        uvicorn.run(app, host=settings.http.host, port=settings.http.port, log_level="warning", access_log=False)
+        return
+    # Each process builds its own app from the environment, so the command line's choices travel there; the schema
+    # is migrated once here, before the processes start, instead of by all of them at once.
+    _run(lambda: _migrate_store(settings))
+    os.environ.update(
+        {
+            "SPOTCHECK_HOST": settings.http.host,
+            "SPOTCHECK_PORT": str(settings.http.port),
+            "SPOTCHECK_RUN_WORKER": "true" if settings.worker.run else "false",
+        }
     )
+    uvicorn.run(
+        "spotcheck.gateway.app:create_app",
+        factory=True,
+        workers=workers,
+        host=settings.http.host,
+        port=settings.http.port,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+async def _migrate_store(settings: Settings) -> tuple[str | None, str]:
+    from spotcheck.gateway.store import migrations  # noqa: PLC0415
+    from spotcheck.gateway.store.engine import create_engine  # noqa: PLC0415
+
+    engine = create_engine(settings.store.url)
+    try:
+        before = await migrations.current_revision(engine)
+        await migrations.upgrade(engine)
+        return before, migrations.head_revision()
+    finally:
+        await engine.dispose()
 
 
 @main.command()
 @click.pass_obj
 def migrate(settings: Settings) -> None:
     """Create or upgrade the database schema to the newest migration."""
-    from spotcheck.gateway.store import migrations  # noqa: PLC0415
-    from spotcheck.gateway.store.engine import create_engine  # noqa: PLC0415
-
-    async def _migrate() -> tuple[str | None, str]:
-        engine = create_engine(settings.store.url)
-        try:
-            before = await migrations.current_revision(engine)
-            await migrations.upgrade(engine)
-            return before, migrations.head_revision()
-        finally:
-            await engine.dispose()
-
-    before, after = _run(_migrate)
+    before, after = _run(lambda: _migrate_store(settings))
     click.echo(f"database at {after} (was {before or 'empty'})")
 
 
@@ -299,6 +334,85 @@ def tokens_create(
     click.echo(token)
 
 
+@main.group()
+def users() -> None:
+    """Officers' console accounts (passwords stored as Argon2id hashes only)."""
+
+
+def _read_password(from_stdin: bool) -> str:
+    """The password from the first line of standard input, or typed twice at a hidden prompt."""
+    if from_stdin:
+        line = sys.stdin.readline()
+        password = line[:-1] if line.endswith("\n") else line
+        return password.removesuffix("\r")
+    value: str = click.prompt("password", hide_input=True, confirmation_prompt=True, err=True)
+    return value
+
+
+async def _accounts(settings: Settings, change: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Run one account change in a migrated store."""
+    from spotcheck.gateway.console.accounts import AccountService  # noqa: PLC0415
+
+    async with _session(settings) as session:
+        return await change(AccountService(session, settings.console))
+
+
+def _account_change(settings: Settings, change: Callable[[Any], Awaitable[Any]]) -> Any:
+    from spotcheck.gateway.console.accounts import AccountError  # noqa: PLC0415
+
+    try:
+        return _run(lambda: _accounts(settings, change))
+    except AccountError as exc:
+        raise click.ClickException(f"{exc.field}: {exc.reason}") from exc
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--authority-code", required=True, help="6-digit division code of the officer's authority (e.g. 330100).")
+@click.option(
+    "--role",
+    type=click.Choice(["officer", "supervisor", "admin"]),
+    default="officer",
+    show_default=True,
+    help="officer: read, write; supervisor: also approves plans; admin: also manages platforms and keys.",
+)
+@click.option("--display-name", default=None, help="The officer's name as pages show it (default the username).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.pass_obj
+def users_create(
+    settings: Settings, username: str, authority_code: str, role: str, display_name: str | None, password_stdin: bool
+) -> None:
+    """Create an officer who logs in to the console at /console/login."""
+    password = _read_password(password_stdin)
+    officer = _account_change(
+        settings,
+        lambda accounts: accounts.create(
+            username, authority_code=authority_code, role=role, password=password, display_name=display_name
+        ),
+    )
+    click.echo(f"created {officer.username} ({officer.role}) of authority {officer.authority_id}", err=True)
+
+
+@users.command("disable")
+@click.argument("username")
+@click.pass_obj
+def users_disable(settings: Settings, username: str) -> None:
+    """Disable an officer's account and end their console sessions at once."""
+    officer = _account_change(settings, lambda accounts: accounts.disable(username))
+    click.echo(f"disabled {officer.username}; their sessions have ended", err=True)
+
+
+@users.command("reset-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of standard input.")
+@click.pass_obj
+def users_reset_password(settings: Settings, username: str, password_stdin: bool) -> None:
+    """Set a new password, lift a lock-out and end the officer's sessions."""
+    password = _read_password(password_stdin)
+    officer = _account_change(settings, lambda accounts: accounts.reset_password(username, password))
+    click.echo(f"password of {officer.username} reset; their sessions have ended", err=True)
+
+
 @main.command()
 @click.option("--status", type=click.Choice(["all", "overdue", "due-soon"]), default="all")
 @click.pass_obj
@@ -349,6 +463,39 @@ def audit_checkpoint(settings: Settings) -> None:
         click.echo("no checkpoint signed: another process is integrating the log; try again", err=True)
         sys.exit(1)
     click.echo(head.note, nl=False)
+
+
+@main.command()
+@click.option("--authority", "authority_id", default="default", show_default=True, help="Authority id (or default).")
+@click.option("--name", "authority_name", required=True, help="The authority's name as the certificate shows it.")
+@click.option("--prefix", default=None, help="What every 文号 starts with, e.g. 浙市监 (浙市监网抽通〔2026〕12号).")
+@click.option("--seal", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Seal PNG.")
+@click.option("--replace", "replace_key", is_flag=True, help="Replace an existing key with a new development pair.")
+@click.pass_obj
+def keys(
+    settings: Settings,
+    authority_id: str,
+    authority_name: str,
+    prefix: str | None,
+    seal: Path | None,
+    replace_key: bool,
+) -> None:
+    """Create a self-signed development key and certificate that sign the authority's documents (文书)."""
+    from spotcheck.gateway.documents.profile import write_profile  # noqa: PLC0415
+
+    try:
+        folder = write_profile(
+            settings.store.data_dir,
+            authority_id,
+            authority_name=authority_name,
+            prefix=prefix,
+            seal=seal,
+            replace_key=replace_key,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo("development pair (self-signed): replace key.pem and cert.pem with the bureau's own", err=True)
+    click.echo(str(folder / "cert.pem"))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import secrets
 import shutil
 import socket
+import struct
+import zlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,6 +27,7 @@ import uvicorn
 
 from spotcheck.gateway.access import create_token
 from spotcheck.gateway.app import create_app
+from spotcheck.gateway.console.accounts import AccountService
 from spotcheck.gateway.demo_plans import PlanTokens, run_plan_and_draw
 from spotcheck.gateway.settings import Settings
 from spotcheck.gateway.store.models import Authority
@@ -43,11 +47,67 @@ from spotcheck.schemas import (
 )
 from spotcheck.sdk import AsyncGatewayClient, Delivery, ListingMatcher, Receiver, generate_keypair
 
-__all__ = ["run_demo"]
+__all__ = ["run_demo", "upload_sampling_evidence"]
 
 _EVIDENCE = hashlib.sha256(b"spotcheck demo evidence").hexdigest()
 _SHOP = "shop-88001"
 _BRAND, _MODEL = "暖暖", "NN-HT2000"
+DEMO_OFFICER = "demo"
+"""The username of the demo bureau's console account (an administrator of the Zhejiang bureau)."""
+
+
+# A minimal MP4 (ftyp + free boxes): the demo's unpacking and sealing video.
+_VIDEO = struct.pack(">I", 24) + b"ftypisom\x00\x00\x02\x00isomiso2" + struct.pack(">I", 8) + b"free" + bytes(64)
+
+
+def _capture(label: str) -> bytes:
+    """A 1x1 PNG standing in for a screen capture; ``label`` makes each capture a distinct file."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+    text = chunk(b"tEXt", b"Comment\x00" + label.encode())
+    pixels = chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+    return b"\x89PNG\r\n\x1a\n" + header + text + pixels + chunk(b"IEND", b"")
+
+
+async def _upload(
+    api: httpx.AsyncClient, where: tuple[str, dict[str, str]], case_id: str, content: bytes, step: str, text: str
+) -> dict[str, Any]:
+    """Upload one evidence file to the case; its ``EvidenceRef`` fields."""
+    prefix, headers = where
+    uploaded = await api.post(
+        f"{prefix}/cases/{case_id}/evidence",
+        params={"step": step, "description": text},
+        content=content,
+        headers={**headers, "content-type": "application/octet-stream"},
+    )
+    if uploaded.is_error:
+        raise RuntimeError(f"demo: the evidence upload answered {uploaded.status_code}: {uploaded.text}")
+    body = uploaded.json()
+    return {key: body[key] for key in ("sha256", "media_type", "size_bytes", "step", "description")}
+
+
+async def upload_sampling_evidence(
+    api: httpx.AsyncClient, case_id: str, *, prefix: str = "", headers: dict[str, str] | None = None
+) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    """Upload a case's purchase screen captures and its unpacking and sealing video (三(一)).
+
+    ``api`` reaches the regulator API at ``{prefix}/cases/…`` (a base URL ending in ``/v1`` and no prefix, or
+    ``prefix="/v1"``) with a write token, its own or in ``headers``. Returns the purchase's ``screenshots``
+    (merchant, product, transaction) and the video's ``EvidenceRef`` for the sealing.
+    """
+    where = (prefix, headers or {})
+    captures = {
+        kind: [(await _upload(api, where, case_id, _capture(f"{case_id}-{kind}"), step, text))["sha256"]]
+        for kind, step, text in (
+            ("merchant", "listing", "经营者信息截屏"),
+            ("product", "listing", "商品信息截屏"),
+            ("transaction", "purchase", "交易过程截屏"),
+        )
+    }
+    return captures, await _upload(api, where, case_id, _VIDEO, "sealing", "拆包查验及封样全程录像")
 
 
 def _fresh_dir(path: Path) -> None:
@@ -60,6 +120,14 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@dataclass(frozen=True)
+class ConsoleLogin:
+    """The demo officer's console login: made for this run's throwaway database, its password shown once."""
+
+    username: str
+    password: str
 
 
 @dataclass
@@ -202,7 +270,7 @@ async def _serve(app: Any, port: int) -> AsyncIterator[None]:
         await task
 
 
-async def _bootstrap_token(app: Any) -> tuple[str, PlanTokens]:
+async def _bootstrap_token(app: Any) -> tuple[str, PlanTokens, ConsoleLogin]:
     runtime = app.state.runtime
     async with runtime.sessions() as session, session.begin():
         authority = Authority(
@@ -216,7 +284,13 @@ async def _bootstrap_token(app: Any) -> tuple[str, PlanTokens]:
         supervisor, supervisor_row = create_token(authority.id, ["read", "supervise"], "demo supervisor")
         second, second_row = create_token(authority.id, ["read", "write"], "demo second officer")
         session.add_all([supervisor_row, second_row])
-    return token, PlanTokens(author=token, supervisor=supervisor, second=second)
+    # A person looks around in the console as this bureau's administrator; a fresh password each run, shown once.
+    login = ConsoleLogin(DEMO_OFFICER, secrets.token_urlsafe(12))
+    async with runtime.sessions() as session:
+        await AccountService(session, runtime.settings.console, actor="demo").create(
+            login.username, authority_code="330000", role="admin", password=login.password, display_name="演示账户"
+        )
+    return token, PlanTokens(author=token, supervisor=supervisor, second=second), login
 
 
 async def _wait_for(check: Callable[[], Any], what: str, limit_s: float = 30.0) -> None:
@@ -249,7 +323,7 @@ async def run_demo(
     platform_port = _free_port()
     reply_key, reply_public = generate_keypair()
     async with _serve(app, port), httpx.AsyncClient(base_url=f"{base}/v1", timeout=30) as api:
-        token, plan_tokens = await _bootstrap_token(app)
+        token, plan_tokens, login = await _bootstrap_token(app)
         api.headers["authorization"] = f"Bearer {token}"
         timeline.add("regulator", f"gateway up at {base} (SQLite {settings.store.url.split('///')[-1]})")
 
@@ -283,6 +357,7 @@ async def run_demo(
             case_id = (await api.get("/cases")).json()[0]["id"]
             await call(f"/cases/{case_id}/close", {"note": "措施已执行，平台已报告"}, "closed the case")
             ok = await _print_summary(api, case_id, base, timeline, echo)
+            _print_console(base, case_id, login, echo)
             await platform.client.aclose()
             if keep_running:
                 echo("\nThe gateway keeps running; press Ctrl+C to stop.")
@@ -329,13 +404,8 @@ async def _run_case(
         "opinion 二: province of registration)",
     )
     cid = case["id"]
-    evidence = {
-        "sha256": _EVIDENCE,
-        "media_type": "video/mp4",
-        "size_bytes": 4_194_304,
-        "step": "sealing",
-        "description": "拆包查验及封样全程录像",
-    }
+    # 三(一): the screen captures and the unpacking video go into the case's evidence before the steps cite them.
+    captures, evidence = await upload_sampling_evidence(api, cid)
     await call(
         f"/cases/{cid}/purchase",
         {
@@ -347,7 +417,7 @@ async def _run_case(
             "account": "buyer_zj01",
             "address_id": "A1",
             "amount_fen": 51800,
-            "evidence": [{**evidence, "step": "purchase", "description": "下单截屏"}],
+            "screenshots": captures,
             "orders": [
                 {"order_no": "DEMO-T-0001", "ordered_at": (now - timedelta(days=20)).isoformat(), "amount_fen": 25900},
                 {"order_no": "DEMO-T-0002", "ordered_at": (now - timedelta(days=20)).isoformat(), "amount_fen": 25900},
@@ -364,7 +434,7 @@ async def _run_case(
             "witnesses": ["买样人 张三", "承检机构 李四", "执法人员 王五"],
             "evidence": [evidence],
         },
-        "recorded unpacking and sealing (video evidence by SHA-256)",
+        "recorded unpacking and sealing (the stored video cited by SHA-256)",
     )
     await call(f"/cases/{cid}/sampling-notice", None, "sent the sampling notice (三(一))")
     await call(
@@ -397,9 +467,20 @@ async def _run_case(
         "notified merchant (via platform), manufacturer (announcement: no contact) and platform (三(二))",
     )
     timeline.add("regulator", f"re-inspection window open until {view['reinspection_deadline']} (三(三))")
-    await call(
-        f"/cases/{cid}/finalize", {"waived": True, "note": "经营者书面放弃复检"}, "result final (written waiver)"
-    )
+    # 三(三): each party waives in writing; the statement is kept as the case's evidence and cited by its digest.
+    for role, who in (("merchant", "某某电器旗舰店 经营者"), ("manufacturer", "慈溪某某电器厂 法定代表人")):
+        statement = f"%PDF-1.4\n% {who} 书面放弃复检声明 {cid}\n%%EOF\n".encode()
+        uploaded = await api.post(
+            f"/cases/{cid}/evidence",
+            params={"step": "other", "description": f"{who} 放弃复检声明"},
+            content=statement,
+            headers={"content-type": "application/octet-stream"},
+        )
+        if uploaded.is_error:
+            raise RuntimeError(f"demo: the waiver statement upload answered {uploaded.status_code}: {uploaded.text}")
+        waiver = {"party_role": role, "waived_by": who, "statement_sha256": uploaded.json()["sha256"]}
+        await call(f"/cases/{cid}/reinspection-waivers", waiver, f"{role} waived re-inspection in writing (三(三))")
+    await call(f"/cases/{cid}/finalize", None, "result final (every party waived in writing)")
     await call(f"/cases/{cid}/publish", None, "published the result (四(一))")
     await call(
         f"/cases/{cid}/stop-sale",
@@ -473,3 +554,8 @@ async def _print_summary(
     ok = case["state"] == "closed" and all(m["status"] == "delivered" for m in messages)
     timeline.add("regulator", "every notice delivered and every reply recorded" if ok else "SOMETHING IS MISSING")
     return ok
+
+
+def _print_console(base: str, case_id: str, login: ConsoleLogin, echo: Callable[[str], None]) -> None:
+    echo(f"\nThe regulator console (监管工作台): {base}/console/cases/{case_id}")
+    echo(f"  log in as {login.username} / {login.password}  (浙江省局 administrator; shown once, this demo only)")

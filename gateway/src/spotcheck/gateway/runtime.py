@@ -8,9 +8,13 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import spotcheck.gateway.store.models_console  # registers the 0005 tables in the metadata
+import spotcheck.gateway.store.models_documents  # registers the 0006 tables in the metadata
+import spotcheck.gateway.store.models_duties  # registers the 0007 tables in the metadata
 import spotcheck.gateway.store.models_log  # registers the 0004 tables in the metadata
 import spotcheck.gateway.store.models_plans  # registers the 0003 tables in the metadata
-import spotcheck.gateway.store.models_public  # noqa: F401 - registers the 0002 tables in the metadata
+import spotcheck.gateway.store.models_public  # registers the 0002 tables in the metadata
+import spotcheck.gateway.store.models_sanctions  # noqa: F401 - registers the 0008 tables in the metadata
 from spotcheck.gateway.access import MasterKey
 from spotcheck.gateway.observability import Metrics
 from spotcheck.gateway.settings import Settings

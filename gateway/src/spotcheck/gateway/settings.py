@@ -29,6 +29,7 @@ from spotcheck.adapters import available_adapters
 
 __all__ = [
     "DEFAULT_RETRY_SCHEDULE",
+    "ConsoleSettings",
     "DeadlineSettings",
     "DeliverySettings",
     "HttpSettings",
@@ -157,9 +158,11 @@ class IntakeSettings(_Group, frozen=True, kw_only=True):
 
     Attributes:
         signature_tolerance_s: how far a reply's ``webhook-timestamp`` may be from now (the replay window).
+        max_batch: most replies stored in one shared transaction (the group commit; 1 turns it off).
     """
 
     signature_tolerance_s: Annotated[int, env("SPOTCHECK_SIGNATURE_TOLERANCE_S", ge=30)] = 300
+    max_batch: Annotated[int, env("SPOTCHECK_INTAKE_MAX_BATCH", ge=1, le=1000)] = 128
 
 
 class DeadlineSettings(_Group, frozen=True, kw_only=True):
@@ -168,10 +171,16 @@ class DeadlineSettings(_Group, frozen=True, kw_only=True):
     Attributes:
         calendar_overlay: a working-day overlay file the regulator maintains (holidays, adjusted working days).
         platform_answer_working_days: default answer deadline for platforms' answers to requests.
+        order_acknowledge_hours: a stop-sale, delisting or takedown order (立即, 四(二)) is acknowledged within
+            this many hours unless the ordering authority set its own.
+        order_effect_hours: such an order is reported carried out within this many hours unless the ordering
+            authority set its own.
     """
 
     calendar_overlay: Annotated[Path | None, env("SPOTCHECK_CALENDAR_OVERLAY")] = None
     platform_answer_working_days: Annotated[int, env("SPOTCHECK_PLATFORM_ANSWER_WORKING_DAYS", ge=1, le=30)] = 2
+    order_acknowledge_hours: Annotated[int, env("SPOTCHECK_ORDER_ACKNOWLEDGE_HOURS", ge=1, le=72)] = 2
+    order_effect_hours: Annotated[int, env("SPOTCHECK_ORDER_EFFECT_HOURS", ge=1, le=168)] = 24
 
 
 class LogSettings(_Group, frozen=True, kw_only=True):
@@ -186,6 +195,22 @@ class LogSettings(_Group, frozen=True, kw_only=True):
     level: Annotated[LogLevel, env("SPOTCHECK_LOG_LEVEL")] = "INFO"
 
 
+class ConsoleSettings(_Group, frozen=True, kw_only=True):
+    """The regulator console's sessions and logins.
+
+    Attributes:
+        idle_timeout_minutes: a console session unused this long ends (the officer logs in again).
+        session_max_hours: a console session ends this long after login, however busy.
+        max_failed_logins: consecutive failed logins for one username before it is locked out.
+        lockout_minutes: how long a locked-out username is refused, even with the right password.
+    """
+
+    idle_timeout_minutes: Annotated[int, env("SPOTCHECK_CONSOLE_IDLE_TIMEOUT_MINUTES", ge=1, le=1440)] = 30
+    session_max_hours: Annotated[int, env("SPOTCHECK_CONSOLE_SESSION_MAX_HOURS", ge=1, le=168)] = 12
+    max_failed_logins: Annotated[int, env("SPOTCHECK_CONSOLE_MAX_FAILED_LOGINS", ge=1, le=100)] = 5
+    lockout_minutes: Annotated[int, env("SPOTCHECK_CONSOLE_LOCKOUT_MINUTES", ge=1, le=1440)] = 15
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Everything the gateway can be told from outside, by concern; immutable once built."""
 
@@ -196,6 +221,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     intake: IntakeSettings = msgspec.field(default_factory=IntakeSettings)
     deadlines: DeadlineSettings = msgspec.field(default_factory=DeadlineSettings)
     log: LogSettings = msgspec.field(default_factory=LogSettings)
+    console: ConsoleSettings = msgspec.field(default_factory=ConsoleSettings)
 
     def with_changes(self, changes: Mapping[str, object]) -> Settings:
         """A copy with some values replaced, by dotted name (``{"worker.batch": 2}``), validated like the rest."""

@@ -70,6 +70,7 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - imported from a sou
 
 if _typing.TYPE_CHECKING:
     from spotcheck.sdk._client import AsyncGatewayClient, GatewayClient, ReplyReceipt, UploadReceipt
+    from spotcheck.sdk._documents import document_request_headers, fetch_document, fetch_document_async
     from spotcheck.sdk._draw_checks import DrawCheck, DrawProblem, fetch_draws, parse_draws, verify_draw, verify_draws
     from spotcheck.sdk._draws import (
         DrawRecord,
@@ -92,6 +93,10 @@ _LAZY: _typing.Final = {
     "GatewayClient": "spotcheck.sdk._client",
     "ReplyReceipt": "spotcheck.sdk._client",
     "UploadReceipt": "spotcheck.sdk._client",
+    # Fetching a notice's documents (文书) with a signed request, next to the reply client.
+    "document_request_headers": "spotcheck.sdk._documents",
+    "fetch_document": "spotcheck.sdk._documents",
+    "fetch_document_async": "spotcheck.sdk._documents",
     # Checking a bureau's random draws is occasional work: its modules load on first use.
     "DrawCheck": "spotcheck.sdk._draw_checks",
     "DrawProblem": "spotcheck.sdk._draw_checks",
@@ -163,7 +168,10 @@ __all__ = [
     "commitment_for",
     "consistency_proof",
     "consistency_proof_ranges",
+    "document_request_headers",
     "draw_seed",
+    "fetch_document",
+    "fetch_document_async",
     "fetch_draws",
     "format_log_checkpoint",
     "format_verifier_key",

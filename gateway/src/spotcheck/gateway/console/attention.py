@@ -32,6 +32,7 @@ __all__ = [
     "DeadlineOverview",
     "NoticeBacklog",
     "StateCount",
+    "basis_label",
     "cases_by_state",
     "deadline_overview",
     "due_soon_until",
@@ -154,13 +155,31 @@ class DeadlineItem:
         return rule_label(self.rule)
 
 
+_PHRASED_RULES: Final = (
+    (re.compile(r"acknowledged within ([0-9]+) h(?: \(立即\))?"), "{0} 小时内签收（立即）"),
+    (re.compile(r"carried out within ([0-9]+) h(?: \(立即\))?"), "{0} 小时内办结并报告（立即）"),
+    (re.compile(r"([0-9]+) days from receipt \(receipt pending\)"), "自收到之日起 {0} 日（尚未确认收到）"),
+    (re.compile(r"([0-9]+) days from receipt (.+)"), "自收到之日起 {0} 日（{1} 收到）"),
+)
+
+
 def rule_label(rule: str) -> str:
-    """A deadline's counting rule (``workdays`` writes it in English) as an officer reads it; others unchanged."""
-    found = _RULE.fullmatch(rule.strip())
-    if found is None:
-        return rule
-    count, unit = found.groups()
-    return f"{count} {_RULE_UNITS[unit]}"
+    """A deadline's counting rule (the clocks write it in English) as an officer reads it; others unchanged."""
+    text = rule.strip()
+    found = _RULE.fullmatch(text)
+    if found is not None:
+        count, unit = found.groups()
+        return f"{count} {_RULE_UNITS[unit]}"
+    for pattern, words in _PHRASED_RULES:
+        phrased = pattern.fullmatch(text)
+        if phrased is not None:
+            return words.format(*phrased.groups())
+    return rule
+
+
+def basis_label(basis: str) -> str:
+    """A deadline's legal basis as an officer reads it (the platform answer's contractual part in Chinese)."""
+    return basis.replace("; platform answer SLA", "；平台答复时限约定")
 
 
 @dataclass(frozen=True)

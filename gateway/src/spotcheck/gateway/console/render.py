@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from litestar import Request, Response
 from litestar.enums import MediaType
 
+from spotcheck.gateway.console.attention import basis_label, rule_label
 from spotcheck.gateway.console.security import SECURITY_HEADERS, csrf_token_for
 from spotcheck.gateway.legal import basis
 from spotcheck.gateway.web.problems import ProblemError
@@ -104,6 +105,8 @@ def environment() -> Environment:
     )
     env.filters["bj"] = bj
     env.filters["bj_date"] = bj_date
+    env.filters["rule_zh"] = rule_label
+    env.filters["basis_zh"] = basis_label
     env.globals["bj"] = bj
     env.globals["bj_date"] = bj_date
     env.globals["basis"] = basis

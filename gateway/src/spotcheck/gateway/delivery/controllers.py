@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from litestar import Controller, get, post
@@ -24,6 +23,7 @@ from spotcheck.gateway.web.deps import (
     provide_runtime,
 )
 from spotcheck.gateway.web.problems import ProblemError, field_error
+from spotcheck.gateway.web.timestamps import RequestTimestamp
 
 
 class DeliveryController(Controller):
@@ -41,8 +41,8 @@ class DeliveryController(Controller):
         principal: CurrentPrincipal,
         status: FromQuery[Literal["pending", "delivering", "delivered", "dead"] | None] = None,
         platform_id: FromQuery[str | None] = None,
-        since: FromQuery[datetime | None] = None,
-        until: FromQuery[datetime | None] = None,
+        since: FromQuery[RequestTimestamp | None] = None,
+        until: FromQuery[RequestTimestamp | None] = None,
         limit: FromQuery[int] = 100,
     ) -> list[MessageView]:
         """Outbound messages newest first (operators see every case's deliveries)."""

@@ -32,6 +32,7 @@ from spotcheck.adapters import (
 )
 from spotcheck.gateway.access import MasterKey
 from spotcheck.gateway.delivery.queue import ClaimedMessage
+from spotcheck.gateway.documents.store import document_reader
 from spotcheck.gateway.settings import Settings, adapter_url_variable
 from spotcheck.gateway.store.models import OutboundMessage, Platform, PlatformKey
 from spotcheck.gateway.store.statuses import MessageStatus, RecipientKind
@@ -176,7 +177,7 @@ class Router:
         """The adapter for ``item``'s recipient, or why it must wait."""
         if item.recipient_kind == RecipientKind.PLATFORM:
             return await self._platform_route(item.recipient_id)
-        return self._party_route(item.adapter, item.destination)
+        return self._party_route(item.adapter, item.destination, item.recipient_id)
 
     def forget(self, platform_id: str) -> None:
         """Drop a platform's cached route at once (its endpoint was just disabled)."""
@@ -224,13 +225,18 @@ class Router:
         self._platform_routes[platform.id] = (self._clock() + ROUTE_TTL_S, adapter)
         return Routed(adapter)
 
-    def _party_route(self, name: str, destination: dict[str, Any]) -> Routed | Held:
+    def _party_route(self, name: str, destination: dict[str, Any], owner: str) -> Routed | Held:
         try:
             adapter_class = load_adapter(name)
         except AdapterError as exc:
             return Held(str(exc))
         url: str | None = None
-        config = dict(destination)
+        # An authority's webhook carries its signing secret sealed to that authority (registry channels).
+        config = (
+            open_adapter_config(destination, self._master_key, owner)
+            if SEALED_KEY in destination
+            else dict(destination)
+        )
         if issubclass(adapter_class, UrlConfigurable):
             url = self._settings.delivery.adapter_urls.get(name)
             if url is None:
@@ -254,6 +260,7 @@ class Router:
             signing_keys=signing_keys,
             allow_private_targets=self._settings.delivery.allow_private_endpoints,
             announcement_sink=self._announcements,
+            document_reader=document_reader(self._settings.store.data_dir),
         )
         try:
             adapter = load_adapter(name)(config, context=context)

@@ -357,7 +357,11 @@ class Deadline(Base):
     """A legal or contractual clock on a case: the result notice, the re-inspection window, a platform's answer."""
 
     __tablename__ = "deadlines"
-    __table_args__ = (Index("ix_deadlines_open_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_deadlines_open_due", "status", "due_at"),
+        # The console's compliance figures read the recent clocks of one kind (platform answers), not the whole table.
+        Index("ix_deadlines_kind_created", "kind", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)

@@ -33,11 +33,13 @@ class DeadlineStatus(StrEnum):
     """Overdue and escalated; still answerable (then met late)."""
     LAPSED = "lapsed"
     """A window that ran out unused (the re-inspection window: the result became final)."""
+    WAIVED = "waived"
+    """A window its party closed early by a written waiver (the re-inspection window, 三(三))."""
 
     @property
     def is_settled(self) -> bool:
         """Whether nothing more is awaited on this clock."""
-        return self in {DeadlineStatus.MET, DeadlineStatus.MET_LATE, DeadlineStatus.LAPSED}
+        return self in {DeadlineStatus.MET, DeadlineStatus.MET_LATE, DeadlineStatus.LAPSED, DeadlineStatus.WAIVED}
 
 
 class DeadlineKind(StrEnum):
@@ -48,7 +50,11 @@ class DeadlineKind(StrEnum):
     REINSPECTION_APPLICATION = "reinspection_application"
     """A party may apply for re-inspection within fifteen days of receiving the result notice (三(三))."""
     PLATFORM_ANSWER = "platform_answer"
-    """A platform answers a request or carries out an order within its working-day SLA."""
+    """A platform answers a request within its working-day SLA, or reports an order carried out within hours."""
+    PLATFORM_ACKNOWLEDGEMENT = "platform_acknowledgement"
+    """A platform acknowledges an order that must be carried out 立即 (四(二)) within hours."""
+    HAZARD_NOTIFICATION = "hazard_notification"
+    """An open task: the 通报 to the manufacturer's authority (四(二)) has no channel to go through (通报未送达)."""
 
 
 class CaseState(StrEnum):
@@ -75,3 +81,5 @@ class RecipientKind(StrEnum):
     MANUFACTURER = "manufacturer"
     AUTHORITY = "authority"
     PUBLIC = "public"
+    CONTACT = "contact"
+    """A named person's mailbox: a platform's compliance contact, an authority's responsible officer."""

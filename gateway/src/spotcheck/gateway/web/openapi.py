@@ -25,6 +25,8 @@ from litestar.openapi.spec import (
     Schema,
 )
 
+from spotcheck.gateway.web.timestamps import json_schema_hook
+
 __all__ = ["REQUEST_EXAMPLES", "polish_openapi"]
 
 _EVIDENCE = {
@@ -116,7 +118,41 @@ REQUEST_EXAMPLES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
                 {"order_no": "T2026001", "ordered_at": "2026-10-08T10:15:00+08:00", "amount_fen": 19900},
                 {"order_no": "T2026002", "ordered_at": "2026-10-08T10:16:00+08:00", "amount_fen": 19900},
             ],
-            "evidence": [{**_EVIDENCE, "step": "purchase", "media_type": "image/png", "description": "下单页面截屏"}],
+            "screenshots": {
+                "merchant": ["1c4d7b9f2b5c1e0d4a7b3c8e6f1a2d5c7b9e0f3a4d6c8b1e2f5a7c9d0b3e6f8a"],
+                "product": ["2d5c7b9e0f3a4d6c8b1e2f5a7c9d0b3e6f8a1c4d7b9f2b5c1e0d4a7b3c8e6f1a"],
+                "transaction": ["3a4d6c8b1e2f5a7c9d0b3e6f8a1c4d7b9f2b5c1e0d4a7b3c8e6f1a2d5c7b9e0f"],
+            },
+        },
+    ),
+    ("post", "/v1/cases/{case_id}/backup-sample/shipped"): (
+        "the backup sample shipped back to the merchant",
+        {"shipped_at": "2026-11-02T10:00:00+08:00", "carrier": "顺丰速运", "waybill_no": "SF1234567890"},
+    ),
+    ("post", "/v1/cases/{case_id}/backup-sample/outcome"): (
+        "the merchant refused the returned backup sample",
+        {"outcome": "refused", "at": "2026-11-04T15:30:00+08:00", "note": "经营者拒收退回的备份样品"},
+    ),
+    ("post", "/v1/cases/{case_id}/penalties"): (
+        "an administrative penalty decision after the case",
+        {
+            "decision_no": "杭市监处罚〔2026〕12号",
+            "decided_on": "2026-11-20",
+            "party": {"role": "merchant", "name": "杭州某某电器有限公司", "uscc": "91330100799655058B"},
+            "violation_type": "销售不合格产品",
+            "facts": "当事人在网店销售经抽检泄漏电流项目不合格的电热水壶。",
+            "legal_basis": "《中华人民共和国产品质量法》第四十九条",
+            "content": "没收违法所得 398 元，罚款 5000 元",
+            "fine_fen": 500000,
+            "confiscated_fen": 39800,
+        },
+    ),
+    ("post", "/v1/warnings"): (
+        "a consumer warning tied to a published result",
+        {
+            "title": "谨慎选购电热水壶",
+            "body": "近期抽检发现部分电热水壶泄漏电流不合格，请认准合格产品。",
+            "case_ids": ["case_01M8HCN9PJB87RZ1RV5YWR49RW"],
         },
     ),
     ("post", "/v1/cases/{case_id}/sealing"): (
@@ -169,19 +205,32 @@ REQUEST_EXAMPLES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
         "the re-inspection upholds the result",
         {"outcome": "upheld", "report_no": "ZJQI-2026-0456-R", "conclusion": "fail", "failing_items": [_FAILING_ITEM]},
     ),
-    ("post", "/v1/cases/{case_id}/finalize"): ("a written waiver", {"waived": True, "note": "经营者书面放弃复检"}),
+    ("put", "/v1/authorities/{authority_id}/channel"): (
+        "an e-mail channel and the authority's order hours",
+        {"email": "tongbao@nbamr.example.gov.cn", "order_acknowledge_hours": 2, "order_effect_hours": 24},
+    ),
+    ("post", "/v1/cases/{case_id}/reinspection-waivers"): (
+        "the merchant's written waiver",
+        {
+            "party_role": "merchant",
+            "waived_by": "杭州某某电器有限公司 法定代表人",
+            "statement_sha256": _EVIDENCE["sha256"],
+            "note": "书面放弃复检声明已上传",
+        },
+    ),
+    ("post", "/v1/cases/{case_id}/finalize"): ("every window closed", {"note": "各方书面放弃复检"}),
     ("post", "/v1/cases/{case_id}/publish"): ("publish", {"note": "2026年第二批网络商品抽检结果"}),
     ("post", "/v1/cases/{case_id}/stop-sale"): (
         "stop selling, warn consumers",
-        {"warning_measures": ["立即下架", "发布消费警示"], "working_days": 2},
+        {"warning_measures": ["立即下架", "发布消费警示"]},
     ),
     ("post", "/v1/cases/{case_id}/delisting"): (
         "list the hazardous product",
-        {"mandatory_standard": "GB 4706.1-2005", "working_days": 2},
+        {"mandatory_standard": "GB 4706.1-2005"},
     ),
     ("post", "/v1/cases/{case_id}/takedown"): (
         "delete and block listing and shop",
-        {"measures": ["delete", "block"], "include_shop": True, "working_days": 2},
+        {"measures": ["delete", "block"], "include_shop": True},
     ),
     ("post", "/v1/cases/{case_id}/referral"): (
         "an independent website",
@@ -419,7 +468,7 @@ def _exact_request_bodies(openapi: OpenAPI) -> None:
             continue
         if cls.__struct_config__.forbid_unknown_fields:
             component.additional_properties = False
-        _, definitions = msgspec.json.schema_components([cls])
+        _, definitions = msgspec.json.schema_components([cls], schema_hook=json_schema_hook)
         for field, spec in definitions.get(name, {}).get("properties", {}).items():
             prop = component.properties.get(field)
             if isinstance(prop, Schema):
@@ -494,14 +543,14 @@ def polish_openapi(openapi: OpenAPI) -> OpenAPI:
     _portable_patterns(openapi, set())
     _problem_responses(openapi)
     for path, item in (openapi.paths or {}).items():
-        operation: Operation | None = item.post
-        example = REQUEST_EXAMPLES.get(("post", path))
-        if operation is None or example is None:
-            continue
-        body = operation.request_body
-        if body is None or isinstance(body, Reference) or not body.content:
-            continue
-        summary, value = example
-        for media in body.content.values():
-            media.examples = {"example": Example(summary=summary, value=value)}
+        for method, operation in (("post", item.post), ("put", item.put)):
+            example = REQUEST_EXAMPLES.get((method, path))
+            if operation is None or example is None:
+                continue
+            body = operation.request_body
+            if body is None or isinstance(body, Reference) or not body.content:
+                continue
+            summary, value = example
+            for media in body.content.values():
+                media.examples = {"example": Example(summary=summary, value=value)}
     return openapi

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
-import spotcheck.gateway.store.models_public  # noqa: F401 - registers the 0002 tables in the metadata
+import spotcheck.gateway.store.models_console  # registers the 0005 tables in the metadata
+import spotcheck.gateway.store.models_duties  # registers the 0007 tables in the metadata
+import spotcheck.gateway.store.models_public  # registers the 0002 tables in the metadata
+import spotcheck.gateway.store.models_sanctions  # noqa: F401 - registers the 0008 tables in the metadata
 from spotcheck.gateway.store.models import Base
 
 connection = context.config.attributes.get("connection")
