@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,8 +20,6 @@ from spotcheck.schemas import MerchantIdentity, MerchantIdentityData, NoticeAckn
 from spotcheck.sdk import new_message_id
 
 pytestmark = pytest.mark.postgres
-
-NOW = datetime.now(UTC)
 
 
 async def _case_with_notice(gw: Any) -> tuple[Any, str, str]:
@@ -62,9 +60,11 @@ async def _case_with_notice(gw: Any) -> tuple[Any, str, str]:
 
 
 def _ack(case_id: str, notice_id: str, platform_id: str) -> NoticeAcknowledged:
+    """Received now: a receipt before the notice was issued is refused (422), so never the time of import."""
+    now = datetime.now(UTC)
     return NoticeAcknowledged(
-        timestamp=NOW,
-        data=NoticeAcknowledgedData(case_id=case_id, in_reply_to=notice_id, platform_id=platform_id, received_at=NOW),
+        timestamp=now,
+        data=NoticeAcknowledgedData(case_id=case_id, in_reply_to=notice_id, platform_id=platform_id, received_at=now),
     )
 
 
@@ -108,9 +108,12 @@ async def test_a_reused_webhook_id_with_another_body_in_the_same_batch_is_409(ga
     msg_id = new_message_id()
     first = _ack(case_id, notice_id, platform.id)
     other = NoticeAcknowledged(
-        timestamp=NOW,
+        timestamp=first.timestamp,
         data=NoticeAcknowledgedData(
-            case_id=case_id, in_reply_to=notice_id, platform_id=platform.id, received_at=NOW.replace(year=2025)
+            case_id=case_id,
+            in_reply_to=notice_id,
+            platform_id=platform.id,
+            received_at=first.data.received_at + timedelta(seconds=1),
         ),
     )
     answers = await asyncio.gather(gw.reply(platform, first, msg_id=msg_id), gw.reply(platform, other, msg_id=msg_id))
@@ -127,7 +130,7 @@ async def test_a_refused_reply_in_a_shared_batch_costs_the_others_nothing(gatewa
     foreign = _ack(case_id, "msg_not_a_notice_of_this_case", platform.id)
     # An identity answering a records request: refused by the effect, after decoding and the ownership check.
     misplaced = MerchantIdentity(
-        timestamp=NOW,
+        timestamp=datetime.now(UTC),
         data=MerchantIdentityData(
             case_id=case_id,
             in_reply_to=notice_id,

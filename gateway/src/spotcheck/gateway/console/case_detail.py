@@ -1,4 +1,7 @@
-"""案件详情 and 新建案件: one case's timeline, notices, replies, evidence and deadlines, and the actions it allows.
+"""案件详情 and 新建案件: one case's timeline, notices, documents, replies, evidence, deadlines and allowed actions.
+
+A document's PDF is downloaded from ``/console/documents/{document_id}`` through the API's own query
+(:mod:`~spotcheck.gateway.console.case_documents`), saved under its 文号.
 
 Every action is a form posted to ``/console/cases/{case_id}/{action}``; its body is decoded by
 :mod:`~spotcheck.gateway.console.forms` into the API's own request body and passed to the same service method the
@@ -23,6 +26,7 @@ from spotcheck.gateway.cases.schemas import CaseCreate
 from spotcheck.gateway.console import case_labels
 from spotcheck.gateway.console.auth import CurrentOfficer, Officer
 from spotcheck.gateway.console.case_actions import ACTION_SPECS, ActionSpec, Services
+from spotcheck.gateway.console.case_documents import read_document
 from spotcheck.gateway.console.case_record import CaseRecord, is_block, pretty, read_case_record
 from spotcheck.gateway.console.compliance import DEADLINE_KIND_LABELS, STATE_LABELS, URGENCY_LABELS
 from spotcheck.gateway.console.form_words import reason_zh
@@ -155,7 +159,7 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
 
 
 class CaseDetailController(Controller):
-    """``/console/cases/new``, ``/console/cases/{case_id}``, its actions, evidence uploads and evidence files."""
+    """``/console/cases/new``, ``/console/cases/{case_id}``, its actions, evidence uploads, evidence and documents."""
 
     path = "/console"
     include_in_schema = False
@@ -301,6 +305,21 @@ class CaseDetailController(Controller):
             media_type=verified.media_type,
             content_disposition_type="inline",
             headers={"x-content-type-options": "nosniff", "cache-control": "private, no-store"},
+        )
+
+    # ---- documents (文书) ----------------------------------------------------------------------------------------
+
+    @get("/documents/{document_id:str}")
+    async def document_file(
+        self, document_id: FromPath[str], session: Session, officer: CurrentOfficer, runtime: RuntimeDep
+    ) -> File:
+        """A document's signed PDF saved under its 文号 (as ``GET /v1/documents/{id}``: digest and jurisdiction)."""
+        download = await read_document(session, officer.principal, runtime, document_id)
+        return File(
+            download.file.path,
+            filename=download.file.file_name,
+            media_type=download.file.media_type,
+            headers=download.headers,
         )
 
 

@@ -1,7 +1,8 @@
 """Everything the case detail page shows, read for one officer: the case, its history, notices, replies, evidence.
 
-The case itself, its history and its notices come from :class:`~spotcheck.gateway.cases.queries.CaseQueries` and
-its evidence from :class:`~spotcheck.gateway.evidence.service.EvidenceService`, so the page sees exactly what the
+The case itself, its history and its notices come from :class:`~spotcheck.gateway.cases.queries.CaseQueries`, its
+evidence from :class:`~spotcheck.gateway.evidence.service.EvidenceService` and its documents (文书) from
+:class:`~spotcheck.gateway.documents.queries.DocumentQueries`, so the page sees exactly what the
 API would (404 unknown, 403 outside the jurisdiction). What the API reads elsewhere (delivery attempts, replies,
 re-inspection applications, the parties' names) is read here for the same case, after that check.
 """
@@ -23,9 +24,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.access import Principal
-from spotcheck.gateway.cases.queries import CaseDetail, CaseQueries
+from spotcheck.gateway.cases.queries import CaseDetail, CaseQueries, load_case
+from spotcheck.gateway.console.case_documents import list_case_documents
 from spotcheck.gateway.console.case_labels import MESSAGE_LABELS, VALUE_LABELS
 from spotcheck.gateway.console.render import bj
+from spotcheck.gateway.documents.queries import CaseDocument
 from spotcheck.gateway.evidence.service import EvidenceService
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.models import (
@@ -86,10 +89,13 @@ class CaseRecord:
     replies: Sequence[Reply]
     evidence: Sequence[EvidenceFile]
     applications: Sequence[ReinspectionApplication]
-    authority: Authority | None
+    authority_name: str | None
+    """The name of the authority that organises the case's sampling (None if it is gone)."""
     merchant: Merchant | None
     platform: Platform | None
     manufacturer: Manufacturer | None
+    documents: Sequence[CaseDocument]
+    """The case's official documents (文书) with their proof of service, as ``GET /v1/cases/{id}/documents``."""
 
     @property
     def timeline(self) -> list[TimelineEntry]:
@@ -152,17 +158,28 @@ def _reply(row: InboundMessage) -> Reply:
 
 
 async def read_case_record(session: AsyncSession, principal: Principal, runtime: Runtime, case_id: str) -> CaseRecord:
-    """The case with everything the detail page shows (404 unknown, 403 outside the principal's jurisdiction)."""
+    """The case with everything the detail page shows (404 unknown, 403 outside the principal's jurisdiction).
+
+    Each row is read once: the session's identity map holds its rows only while something refers to them, so the
+    parties are loaded (and held) before the case's facts look them up again, and the case's authority is the
+    officer's own (already known) unless the case is another's.
+    """
     queries = CaseQueries(session, principal, runtime)
+    case = await load_case(session, principal, case_id)  # 404 / 403 before anything else is read
+    merchant = await session.get(Merchant, case.merchant_id)
+    platform = await session.get(Platform, case.platform_id) if case.platform_id else None
     detail = await queries.detail(case_id)
     events = await queries.events(case_id)
     messages = await queries.messages(case_id)
     evidence = await EvidenceService(session, principal, runtime).list_for_case(case_id)
+    documents = await list_case_documents(session, principal, runtime, case_id)
     attempts: dict[str, list[DeliveryAttempt]] = {m.id: [] for m in messages}
-    if messages:
+    # A notice's attempts are counted on it when the worker claims it: one never tried has no attempt rows.
+    tried = [m.id for m in messages if m.attempt_count > 0]
+    if tried:
         rows = await session.scalars(
             select(DeliveryAttempt)
-            .where(DeliveryAttempt.message_id.in_(list(attempts)))
+            .where(DeliveryAttempt.message_id.in_(tried))
             .order_by(DeliveryAttempt.message_id, DeliveryAttempt.attempt)
         )
         for attempt in rows:
@@ -175,7 +192,10 @@ async def read_case_record(session: AsyncSession, principal: Principal, runtime:
         .where(ReinspectionApplication.case_id == case_id)
         .order_by(ReinspectionApplication.created_at)
     )
-    case = detail.case
+    if case.authority_id == principal.authority_id:
+        authority_name: str | None = principal.authority_name
+    else:
+        authority_name = await session.scalar(select(Authority.name).where(Authority.id == case.authority_id))
     return CaseRecord(
         detail=detail,
         events=events,
@@ -184,10 +204,11 @@ async def read_case_record(session: AsyncSession, principal: Principal, runtime:
         replies=[_reply(row) for row in inbound],
         evidence=list(evidence),
         applications=list(applications),
-        authority=await session.get(Authority, case.authority_id),
-        merchant=await session.get(Merchant, case.merchant_id),
-        platform=await session.get(Platform, case.platform_id) if case.platform_id else None,
+        authority_name=authority_name,
+        merchant=merchant,
+        platform=platform,
         manufacturer=await session.get(Manufacturer, case.manufacturer_id) if case.manufacturer_id else None,
+        documents=documents,
     )
 
 
