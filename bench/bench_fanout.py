@@ -179,8 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark at the size asked for, print the figures, write the result; the exit status."""
     parser = size_parser(__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, help="messages per side (default by size: 40 / 500 / 5000)")
-    parser.add_argument("--concurrency", type=int, default=Settings().worker_concurrency, help="POSTs in flight")
-    parser.add_argument("--batch", type=int, default=Settings().worker_batch, help="messages the worker claims")
+    parser.add_argument("--concurrency", type=int, default=Settings().worker.concurrency, help="POSTs in flight")
+    parser.add_argument("--batch", type=int, default=Settings().worker.batch, help="messages the worker claims")
     args = parser.parse_args(argv)
     count = args.messages or SIZES[args.size]
 
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             pin_current_process([server_core])
         results = asyncio.run(measure(sink, count, args.concurrency, args.batch, Path(tmp)))
 
-    default = Settings().http_transport
+    default = Settings().delivery.http_transport
     rows = []
     for transport, figures in results["transports"].items():
         tag = f"{transport} transport" + (" (default)" if transport == default else "")
