@@ -212,17 +212,16 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         parse=_by_file("intake"),
         findings=(
             (
-                "With one connection a reply takes ~6.5 ms on SQLite and ~10.7 ms on PostgreSQL "
-                "(bare endpoint: ~0.4 ms): 7 statements (dedupe, case, notice, insert, audit head, audit insert, "
-                "commit; the platform's keys are cached for 2 s), of which 2–4 ms is spent inside `execute`, the "
-                "rest in the SQLAlchemy ORM, Litestar and the Ed25519 check."
+                "Replies that arrive while a transaction is under way share the next one (the intake's group "
+                "commit): one look-up of webhook-ids, one of cases, one of notices and multi-row inserts per batch; "
+                "each request is answered after the commit that holds it. On a quiet 2-core machine: 937 req/s on "
+                "SQLite and 754 on PostgreSQL (from 254 and 320 with a transaction per reply)."
             ),
             (
-                "Under load it does not scale past one core: SQLite admits one writer (the process keeps one "
-                "connection, so waiters queue fairly instead of sleeping in SQLite's busy handler: p99 2.4 s → 0.3 s), "
-                "and on PostgreSQL every reply's audit record takes the chain's advisory lock."
+                "What remains per reply is Litestar, the Ed25519 check and the ORM work of the reply's effect; the "
+                "audit record takes no lock (the log's sequencer integrates it after commit)."
             ),
-            "Next: an audit chain linked after commit by one sequencer, and an intake on Core statements.",
+            "Next: the effects on Core statements, and the scaling figures on a machine with more cores.",
         ),
     ),
     Benchmark(
