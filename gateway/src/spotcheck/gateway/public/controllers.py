@@ -22,6 +22,18 @@ from litestar.response import Redirect, Stream
 
 from spotcheck.gateway.audit.service import CHECKPOINT_TYPE, AuditService, checkpoint_document, signing_key_for
 from spotcheck.gateway.public.announcements import get_announcement, list_announcements
+from spotcheck.gateway.public.pages import (
+    ATOM_MEDIA_TYPE,
+    FEED_HEADERS,
+    FEED_SIZE,
+    bad_query,
+    bad_query_page,
+    base_url,
+    error_page,
+    html_page,
+    json_page,
+    query_params,
+)
 from spotcheck.gateway.public.render import (
     BadQueryError,
     csv_header,
@@ -43,54 +55,13 @@ from spotcheck.gateway.public.results import (
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.types import utcnow
 from spotcheck.gateway.web.deps import RuntimeDep, Session, provide_runtime
-from spotcheck.gateway.web.problems import ProblemError, field_error
 
 __all__ = ["PublicController"]
 
-ATOM_MEDIA_TYPE: Final = "application/atom+xml; charset=utf-8"
-_FEED_SIZE: Final = 50
 _MAX_CHECKPOINTS: Final = 1000
 _CASE_ID: Final = re.compile(r"\Acase_[0-9A-Z]{26}\Z")
 _ANNOUNCEMENT_ID: Final = re.compile(r"\Aann_[0-9A-Z]{26}\Z")
-_PAGE_HEADERS: Final = {
-    "content-security-policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
-        "frame-ancestors 'none'"
-    ),
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "cache-control": "public, max-age=60",
-}
-_FEED_HEADERS: Final = {"x-content-type-options": "nosniff", "cache-control": "public, max-age=60"}
 _STYLESHEET: Final = (files("spotcheck.gateway.public") / "static" / "site.css").read_bytes()
-
-
-def _params(request: Request[Any, Any, State]) -> dict[str, str]:
-    # The first value of each parameter; repeated parameters beyond it are ignored.
-    params: dict[str, str] = {}
-    for key, value in request.query_params.items():
-        params.setdefault(key, value)
-    return params
-
-
-def _page(body: str, status_code: int = 200) -> Response[str]:
-    return Response(body, media_type=MediaType.HTML, status_code=status_code, headers=_PAGE_HEADERS)
-
-
-def _error_page(status_code: int, title: str, message: str) -> Response[str]:
-    return _page(render("error.html", status=status_code, title=title, message=message), status_code)
-
-
-def _bad_query_page(exc: BadQueryError) -> Response[str]:
-    return _error_page(400, "查询条件有误", f"参数 {exc.field}：{exc.reason}")
-
-
-def _problem(exc: BadQueryError) -> ProblemError:
-    return field_error(400, exc.field, exc.reason, code="invalid-query")
-
-
-def _base_url(runtime: Runtime) -> str:
-    return runtime.settings.http.public_base_url.rstrip("/")
 
 
 def _result_json(result: PublicResult, base_url: str) -> dict[str, Any]:
@@ -141,14 +112,14 @@ class PublicController(Controller):
     @get("/results", summary="Published results (HTML, searchable, paginated)", media_type=MediaType.HTML)
     async def results_page(self, request: Request[Any, Any, State], session: Session) -> Response[str]:
         """The results list with search by trademark, manufacturer, platform, conclusion and publication date."""
-        params = _params(request)
+        params = query_params(request)
         try:
             filters, paging = parse_filters(params), parse_paging(params)
         except BadQueryError as exc:
-            return _bad_query_page(exc)
+            return bad_query_page(exc)
         results, total = await search_results(session, filters, page=paging.page, per_page=paging.per_page)
         query = filter_params(filters)
-        return _page(
+        return html_page(
             render(
                 "results.html",
                 results=results,
@@ -166,30 +137,29 @@ class PublicController(Controller):
         """A result with every published field; 404 when the case is unknown or unpublished."""
         result = await get_result(session, case_id) if _CASE_ID.match(case_id) else None
         if result is None:
-            return _error_page(404, "未找到", "没有该抽检结果，或结果尚未公布。")
-        return _page(render("result.html", result=result))
+            return error_page(404, "未找到", "没有该抽检结果，或结果尚未公布。")
+        return html_page(render("result.html", result=result))
 
     @get("/results.json", summary="Published results (JSON, same filters and pages as the HTML list)")
     async def results_json(
         self, request: Request[Any, Any, State], session: Session, runtime: RuntimeDep
     ) -> Response[dict[str, Any]]:
         """A page of results as JSON with ``total``, ``page``, ``per_page`` and the next page's address."""
-        params = _params(request)
+        params = query_params(request)
         try:
             filters, paging = parse_filters(params), parse_paging(params)
         except BadQueryError as exc:
-            raise _problem(exc) from exc
+            raise bad_query(exc) from exc
         results, total = await search_results(session, filters, page=paging.page, per_page=paging.per_page)
-        links = page_links("/public/results.json", filter_params(filters), paging, total)
-        base = _base_url(runtime)
-        body = {
-            "items": [_result_json(result, base) for result in results],
-            "total": total,
-            "page": paging.page,
-            "per_page": paging.per_page,
-            "next": f"{base}{links['next']}" if links["next"] else None,
-        }
-        return Response(body, headers=_FEED_HEADERS)
+        base = base_url(runtime)
+        return json_page(
+            [_result_json(result, base) for result in results],
+            total=total,
+            paging=paging,
+            path="/public/results.json",
+            base=base,
+            filters=filter_params(filters),
+        )
 
     @get("/results.atom", summary="Published results (Atom feed, newest 50)", media_type=ATOM_MEDIA_TYPE)
     async def results_atom(
@@ -197,24 +167,24 @@ class PublicController(Controller):
     ) -> Response[str]:
         """The newest results matching the filters as an Atom 1.0 feed."""
         try:
-            filters = parse_filters(_params(request))
+            filters = parse_filters(query_params(request))
         except BadQueryError as exc:
-            raise _problem(exc) from exc
-        results, _ = await search_results(session, filters, page=1, per_page=_FEED_SIZE)
-        body = render("results.atom.xml", results=results, base_url=_base_url(runtime), now=utcnow())
-        return Response(body, media_type=ATOM_MEDIA_TYPE, headers=_FEED_HEADERS)
+            raise bad_query(exc) from exc
+        results, _ = await search_results(session, filters, page=1, per_page=FEED_SIZE)
+        body = render("results.atom.xml", results=results, base_url=base_url(runtime), now=utcnow())
+        return Response(body, media_type=ATOM_MEDIA_TYPE, headers=FEED_HEADERS)
 
     @get("/results.csv", summary="Published results (CSV, UTF-8 with BOM for Excel)", media_type="text/csv")
     async def results_csv(self, request: Request[Any, Any, State], runtime: RuntimeDep) -> Stream:
         """Every matching result as CSV, streamed in batches."""
         try:
-            filters = parse_filters(_params(request))
+            filters = parse_filters(query_params(request))
         except BadQueryError as exc:
-            raise _problem(exc) from exc
+            raise bad_query(exc) from exc
         return Stream(
             _csv_stream(runtime, filters),
             media_type="text/csv; charset=utf-8",
-            headers={**_FEED_HEADERS, "content-disposition": 'attachment; filename="spotcheck-results.csv"'},
+            headers={**FEED_HEADERS, "content-disposition": 'attachment; filename="spotcheck-results.csv"'},
         )
 
     # ---- announcements ---------------------------------------------------------------------------------------
@@ -223,11 +193,11 @@ class PublicController(Controller):
     async def announcements_page(self, request: Request[Any, Any, State], session: Session) -> Response[str]:
         """公告送达: notices served by announcement because their addressee could not be reached (三(二))."""
         try:
-            paging = parse_paging(_params(request))
+            paging = parse_paging(query_params(request))
         except BadQueryError as exc:
-            return _bad_query_page(exc)
+            return bad_query_page(exc)
         items, total = await list_announcements(session, page=paging.page, per_page=paging.per_page)
-        return _page(
+        return html_page(
             render(
                 "announcements.html",
                 announcements=items,
@@ -240,16 +210,16 @@ class PublicController(Controller):
         """The announcement's text, the notice it stands for (personal data left out) and the notice's digest."""
         item = await get_announcement(session, announcement_id) if _ANNOUNCEMENT_ID.match(announcement_id) else None
         if item is None:
-            return _error_page(404, "未找到", "没有该公告。")
+            return error_page(404, "未找到", "没有该公告。")
         notice_json = json.dumps(item.notice, ensure_ascii=False, indent=2) if item.notice is not None else None
-        return _page(render("announcement.html", announcement=item, notice_json=notice_json))
+        return html_page(render("announcement.html", announcement=item, notice_json=notice_json))
 
     @get("/announcements.atom", summary="Announcements (Atom feed, newest 50)", media_type=ATOM_MEDIA_TYPE)
     async def announcements_atom(self, session: Session, runtime: RuntimeDep) -> Response[str]:
         """The newest announcements as an Atom 1.0 feed."""
-        items, _ = await list_announcements(session, page=1, per_page=_FEED_SIZE)
-        body = render("announcements.atom.xml", announcements=items, base_url=_base_url(runtime), now=utcnow())
-        return Response(body, media_type=ATOM_MEDIA_TYPE, headers=_FEED_HEADERS)
+        items, _ = await list_announcements(session, page=1, per_page=FEED_SIZE)
+        body = render("announcements.atom.xml", announcements=items, base_url=base_url(runtime), now=utcnow())
+        return Response(body, media_type=ATOM_MEDIA_TYPE, headers=FEED_HEADERS)
 
     # ---- audit ---------------------------------------------------------------------------------------------
 
@@ -259,9 +229,9 @@ class PublicController(Controller):
     ) -> Response[list[dict[str, Any]]]:
         """Each checkpoint with its Ed25519 signature; check them with the key at ``/public/audit/key``."""
         try:
-            limit = _limit(_params(request))
+            limit = _limit(query_params(request))
         except BadQueryError as exc:
-            raise _problem(exc) from exc
+            raise bad_query(exc) from exc
         rows = await AuditService(session, runtime.settings).recent_checkpoints(limit)
         return Response([checkpoint_document(row) for row in rows], headers={"cache-control": "no-cache"})
 
@@ -300,7 +270,7 @@ def _export_links(query: dict[str, str]) -> dict[str, str]:
 
 async def _csv_stream(runtime: Runtime, filters: ResultFilters) -> AsyncIterator[bytes]:
     yield csv_header().encode()
-    base = _base_url(runtime)
+    base = base_url(runtime)
     batch: list[PublicResult] = []
     async for result in iter_results(runtime.sessions, filters):
         batch.append(result)

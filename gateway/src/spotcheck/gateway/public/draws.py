@@ -14,21 +14,15 @@ from litestar import Controller, Response, get
 from litestar.enums import MediaType
 
 from spotcheck.gateway.plans.service import published_draws, selected_parties
+from spotcheck.gateway.public.pages import PAGE_HEADERS
 from spotcheck.gateway.public.render import render
 from spotcheck.gateway.public.results import mask_personal_name
 from spotcheck.gateway.web.deps import Session
 
 __all__ = ["PublicDrawsController"]
 
-_HEADERS: Final = {
-    "content-security-policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
-        "frame-ancestors 'none'"
-    ),
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "cache-control": "no-cache",
-}
+# A reveal must show at once: the site's page headers, without its one-minute cache.
+_HEADERS: Final = {**PAGE_HEADERS, "cache-control": "no-cache"}
 
 
 def _party_name(kind: str, shop_name: str, legal_name: str | None) -> str:

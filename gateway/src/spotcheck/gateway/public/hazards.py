@@ -5,7 +5,6 @@
 
 Each entry shows the trademark, spec/model, product, labelled manufacturer, failing items, basis and date. Once
 the list is published, every merchant, online and offline, stops selling the same trademark and spec/model.
-The page helpers at the end (headers, HTML and error responses) are shared with the warnings and penalties pages.
 """
 
 from __future__ import annotations
@@ -23,73 +22,32 @@ from litestar.params import FromPath
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spotcheck.gateway.public.pages import (
+    ATOM_MEDIA_TYPE,
+    FEED_HEADERS,
+    FEED_SIZE,
+    bad_query,
+    bad_query_page,
+    base_url,
+    error_page,
+    html_page,
+    json_page,
+    query_params,
+)
 from spotcheck.gateway.public.render import BadQueryError, page_links, parse_paging, render
-from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.models_sanctions import HazardListing
 from spotcheck.gateway.store.types import utcnow
 from spotcheck.gateway.web.deps import RuntimeDep, Session, provide_runtime
-from spotcheck.gateway.web.problems import ProblemError, field_error
 
 __all__ = [
-    "ATOM_MEDIA_TYPE",
-    "FEED_HEADERS",
-    "FEED_SIZE",
     "PublicHazardListController",
     "PublicHazardListing",
-    "bad_query",
-    "base_url",
-    "error_page",
     "get_hazard_listing",
-    "html_page",
     "list_hazard_listings",
     "listing_json",
-    "query_params",
 ]
 
-ATOM_MEDIA_TYPE: Final = "application/atom+xml; charset=utf-8"
-FEED_SIZE: Final = 50
-PAGE_HEADERS: Final = {
-    "content-security-policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
-        "frame-ancestors 'none'"
-    ),
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "cache-control": "public, max-age=60",
-}
-FEED_HEADERS: Final = {"x-content-type-options": "nosniff", "cache-control": "public, max-age=60"}
 _LISTING_ID: Final = re.compile(r"\Ahaz_[0-9A-Z]{26}\Z")
-
-
-# ---- page helpers shared by the list, warnings and penalties pages ---------------------------------------------
-
-
-def query_params(request: Request[Any, Any, State]) -> dict[str, str]:
-    """The first value of each query parameter; repeated parameters beyond it are ignored."""
-    params: dict[str, str] = {}
-    for key, value in request.query_params.items():
-        params.setdefault(key, value)
-    return params
-
-
-def html_page(body: str, status_code: int = 200) -> Response[str]:
-    """An HTML page with the public site's strict headers."""
-    return Response(body, media_type=MediaType.HTML, status_code=status_code, headers=PAGE_HEADERS)
-
-
-def error_page(status_code: int, title: str, message: str) -> Response[str]:
-    """The public site's error page."""
-    return html_page(render("error.html", status=status_code, title=title, message=message), status_code)
-
-
-def bad_query(exc: BadQueryError) -> ProblemError:
-    """A malformed query of a data format, as a 400 problem naming the parameter."""
-    return field_error(400, exc.field, exc.reason, code="invalid-query")
-
-
-def base_url(runtime: Runtime) -> str:
-    """The public site's address without a trailing slash."""
-    return runtime.settings.http.public_base_url.rstrip("/")
 
 
 # ---- reads -----------------------------------------------------------------------------------------------------
@@ -197,7 +155,7 @@ class PublicHazardListController(Controller):
         try:
             paging = parse_paging(query_params(request))
         except BadQueryError as exc:
-            return error_page(400, "查询条件有误", f"参数 {exc.field}：{exc.reason}")
+            return bad_query_page(exc)
         items, total = await list_hazard_listings(session, page=paging.page, per_page=paging.per_page)
         return html_page(
             render("hazard_list.html", listings=items, paging=page_links("/public/hazard-list", {}, paging, total))
@@ -221,16 +179,9 @@ class PublicHazardListController(Controller):
         except BadQueryError as exc:
             raise bad_query(exc) from exc
         items, total = await list_hazard_listings(session, page=paging.page, per_page=paging.per_page)
-        links = page_links("/public/hazard-list.json", {}, paging, total)
         base = base_url(runtime)
-        body = {
-            "items": [listing_json(item, base) for item in items],
-            "total": total,
-            "page": paging.page,
-            "per_page": paging.per_page,
-            "next": f"{base}{links['next']}" if links["next"] else None,
-        }
-        return Response(body, headers=FEED_HEADERS)
+        items_json = [listing_json(item, base) for item in items]
+        return json_page(items_json, total=total, paging=paging, path="/public/hazard-list.json", base=base)
 
     @get("/hazard-list.atom", summary="The hazard list (Atom feed, newest 50)", media_type=ATOM_MEDIA_TYPE)
     async def hazard_list_atom(self, session: Session, runtime: RuntimeDep) -> Response[str]:

@@ -31,7 +31,16 @@ from litestar.response import Stream
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from spotcheck.gateway.public.hazards import FEED_HEADERS, bad_query, base_url, error_page, html_page, query_params
+from spotcheck.gateway.public.pages import (
+    FEED_HEADERS,
+    bad_query,
+    bad_query_page,
+    base_url,
+    error_page,
+    html_page,
+    json_page,
+    query_params,
+)
 from spotcheck.gateway.public.render import BadQueryError, page_links, parse_paging, render
 from spotcheck.gateway.store.models_sanctions import PenaltyDecision
 from spotcheck.gateway.web.deps import RuntimeDep, Session, provide_runtime
@@ -223,7 +232,7 @@ class PublicPenaltiesController(Controller):
         try:
             paging = parse_paging(query_params(request))
         except BadQueryError as exc:
-            return error_page(400, "查询条件有误", f"参数 {exc.field}：{exc.reason}")
+            return bad_query_page(exc)
         items, total = await list_penalties(session, page=paging.page, per_page=paging.per_page)
         return html_page(
             render("penalties.html", penalties=items, paging=page_links("/public/penalties", {}, paging, total))
@@ -248,16 +257,9 @@ class PublicPenaltiesController(Controller):
         except BadQueryError as exc:
             raise bad_query(exc) from exc
         items, total = await list_penalties(session, page=paging.page, per_page=paging.per_page)
-        links = page_links("/public/penalties.json", {}, paging, total)
         base = base_url(runtime)
-        body = {
-            "items": [_penalty_json(item, base) for item in items],
-            "total": total,
-            "page": paging.page,
-            "per_page": paging.per_page,
-            "next": f"{base}{links['next']}" if links["next"] else None,
-        }
-        return Response(body, headers=FEED_HEADERS)
+        items_json = [_penalty_json(item, base) for item in items]
+        return json_page(items_json, total=total, paging=paging, path="/public/penalties.json", base=base)
 
     @get(
         "/penalties.csv",

@@ -21,14 +21,16 @@ from litestar.params import FromPath
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway.public.hazards import (
+from spotcheck.gateway.public.pages import (
     ATOM_MEDIA_TYPE,
     FEED_HEADERS,
     FEED_SIZE,
     bad_query,
+    bad_query_page,
     base_url,
     error_page,
     html_page,
+    json_page,
     query_params,
 )
 from spotcheck.gateway.public.render import BadQueryError, page_links, parse_paging, render
@@ -119,7 +121,7 @@ class PublicWarningsController(Controller):
         try:
             paging = parse_paging(query_params(request))
         except BadQueryError as exc:
-            return error_page(400, "查询条件有误", f"参数 {exc.field}：{exc.reason}")
+            return bad_query_page(exc)
         items, total = await list_warnings(session, page=paging.page, per_page=paging.per_page)
         return html_page(
             render("warnings.html", warnings=items, paging=page_links("/public/warnings", {}, paging, total))
@@ -143,16 +145,9 @@ class PublicWarningsController(Controller):
         except BadQueryError as exc:
             raise bad_query(exc) from exc
         items, total = await list_warnings(session, page=paging.page, per_page=paging.per_page)
-        links = page_links("/public/warnings.json", {}, paging, total)
         base = base_url(runtime)
-        body = {
-            "items": [_warning_json(item, base) for item in items],
-            "total": total,
-            "page": paging.page,
-            "per_page": paging.per_page,
-            "next": f"{base}{links['next']}" if links["next"] else None,
-        }
-        return Response(body, headers=FEED_HEADERS)
+        items_json = [_warning_json(item, base) for item in items]
+        return json_page(items_json, total=total, paging=paging, path="/public/warnings.json", base=base)
 
     @get("/warnings.atom", summary="Consumer warnings (Atom feed, newest 50)", media_type=ATOM_MEDIA_TYPE)
     async def warnings_atom(self, session: Session, runtime: RuntimeDep) -> Response[str]:
