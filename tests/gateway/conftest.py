@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
+import socket
 import struct
+import threading
 import time
 import zlib
 from collections import Counter
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from aiohttp import web
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
@@ -458,3 +462,61 @@ def regulator(runtime: Runtime) -> RegulatorFactory:
         return principal
 
     return make
+
+
+# ---- the real browser (Debian's chromium) and a served gateway, for the public site's and the console's tests ----
+
+
+@dataclass(frozen=True)
+class Chromium:
+    """Debian's chromium and how the browser tests launch it (headless, no sandbox in containers)."""
+
+    path: Path
+    args: tuple[str, ...] = (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    )
+
+    def launch_options(self) -> dict[str, Any]:
+        """Keyword arguments of Playwright's ``chromium.launch``."""
+        return {"executable_path": str(self.path), "args": list(self.args), "headless": True}
+
+
+@pytest.fixture
+def chromium() -> Chromium:
+    """Debian's chromium; missing it fails under CI=true (``make test`` installs it) and skips elsewhere."""
+    path = Path("/usr/bin/chromium")
+    if not path.exists():
+        message = f"{path} is missing: apt-get install -y chromium fonts-wqy-microhei"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(message)
+        pytest.skip(message)
+    return Chromium(path)
+
+
+@pytest.fixture
+async def served(gateway: Gateway) -> AsyncIterator[str]:
+    """The same gateway (same database and data folder) served by uvicorn in a thread; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(create_app(gateway.settings), log_level="warning", lifespan="on", ws="none")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(400):
+            if server.started or not thread.is_alive():
+                break
+            await asyncio.sleep(0.05)
+        assert server.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await asyncio.to_thread(thread.join, 15)
+        sock.close()

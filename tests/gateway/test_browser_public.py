@@ -6,33 +6,14 @@ one passing, are driven to published through the API first. A screenshot lands i
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
-import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.async_api import async_playwright
-
-from spotcheck.gateway.app import create_app
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "test-artifacts" / "public-results.png"
 
 
@@ -42,43 +23,7 @@ def database_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
 
 
-@pytest.fixture
-def chromium() -> Path:
-    """Debian's chromium; missing it fails under CI=true and skips elsewhere."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: apt-get install -y chromium fonts-wqy-microhei"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(message)
-        pytest.skip(message)
-    return CHROMIUM
-
-
-@pytest.fixture
-async def served(gateway: Any) -> AsyncIterator[str]:
-    """The same gateway (same database and data folder) served by uvicorn in a thread; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(gateway.settings), log_level="warning", lifespan="on", ws="none")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(400):
-            if server.started or not thread.is_alive():
-                break
-            await asyncio.sleep(0.05)
-        assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.to_thread(thread.join, 15)
-        sock.close()
-
-
-async def test_public_results_in_headless_chromium(
-    gateway: Any, publish_case: Any, served: str, chromium: Path
-) -> None:
+async def test_public_results_in_headless_chromium(gateway: Any, publish_case: Any, served: str, chromium: Any) -> None:
     gw = gateway
     zj = await gw.authority("330000", "浙江省市场监督管理局")
     platform = await gw.register_platform(zj, "tmall-browser")
@@ -88,7 +33,7 @@ async def test_public_results_in_headless_chromium(
     )
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
+        browser = await playwright.chromium.launch(**chromium.launch_options())
         try:
             page = await browser.new_page(locale="zh-CN", viewport={"width": 1400, "height": 900})
             await page.goto(f"{served}/public/results")

@@ -16,7 +16,6 @@ import asyncio
 import base64
 import contextlib
 import hashlib
-import os
 import socket
 import struct
 import threading
@@ -36,17 +35,6 @@ from tests.gateway.console.conftest import PASSWORD
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
@@ -83,17 +71,6 @@ _AXE_RUN = """async () => {
 def database_url(tmp_path: Path) -> str:
     """SQLite only: the browser test serves the embedded default."""
     return f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
-
-
-@pytest.fixture
-def chromium() -> Path:
-    """Debian's chromium; missing it fails under CI=true and skips elsewhere."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: apt-get install -y chromium fonts-wqy-microhei"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(message)
-        pytest.skip(message)
-    return CHROMIUM
 
 
 def _free_socket() -> socket.socket:
@@ -252,14 +229,14 @@ async def _fill(form: Locator, values: dict[str, str]) -> None:
 
 
 async def test_a_failing_hazardous_case_through_the_console_only(
-    console: Any, served: str, registry: dict[str, str], chromium: Path
+    console: Any, served: str, registry: dict[str, str], chromium: Any
 ) -> None:
     assert hashlib.sha256(AXE.read_bytes()).hexdigest() == AXE_SHA256, "vendor/axe.min.js is not the vendored file"
     username, _, _ = await console.create_officer(authority_code="330000", display_name="张执法")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
+        browser = await playwright.chromium.launch(**chromium.launch_options())
         try:
             context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport=DESKTOP)
             page = await context.new_page()

@@ -4,27 +4,18 @@ fit a 390-wide phone, and axe-core finds no serious or critical violation with r
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
-import threading
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.async_api import async_playwright
 from playwright.async_api._generated import Page
 
-from spotcheck.gateway.app import create_app
 from spotcheck.gateway.store.models import Case, Deadline, Merchant, OutboundMessage, Platform
 from spotcheck.gateway.store.statuses import CaseState, DeadlineKind, DeadlineStatus, MessageStatus
 from spotcheck.gateway.store.types import new_id
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 PASSWORD = "Zheshi-yige-mima-2026"  # the console fixture's test password
@@ -39,39 +30,6 @@ _AXE_RUN = """async () => {
 def database_url(tmp_path: Path) -> str:
     """SQLite only: the browser test serves the embedded default."""
     return f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
-
-
-@pytest.fixture
-def chromium() -> Path:
-    """Debian's chromium; missing it fails under CI=true and skips elsewhere."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: apt-get install -y chromium fonts-wqy-microhei"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(message)
-        pytest.skip(message)
-    return CHROMIUM
-
-
-@pytest.fixture
-async def served(gateway: Any) -> AsyncIterator[str]:
-    """The same gateway (same database) served by uvicorn in a thread; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(gateway.settings), log_level="warning", lifespan="on", ws="none")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(400):
-            if server.started or not thread.is_alive():
-                break
-            await asyncio.sleep(0.05)
-        assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await asyncio.to_thread(thread.join, 15)
-        sock.close()
 
 
 async def _seed(gateway: Any, authority_id: str) -> None:
@@ -161,11 +119,11 @@ async def _axe(page: Page, where: str) -> None:
     assert not bad, f"{where}: {bad}"
 
 
-async def test_the_chart_draws_and_both_pages_pass_axe(console: Any, gateway: Any, served: str, chromium: Path) -> None:
+async def test_the_chart_draws_and_both_pages_pass_axe(console: Any, gateway: Any, served: str, chromium: Any) -> None:
     username, authority_id, _ = await console.create_officer(authority_code="330100", display_name="李执法")
     await _seed(gateway, authority_id)
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(**chromium.launch_options())
         try:
             context = await browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800})
             page = await context.new_page()
