@@ -91,3 +91,10 @@ class Metrics:
         self.deliveries = Counter(
             "spotcheck_delivery_attempts_total", "Delivery attempts by outcome", ["outcome"], registry=self.registry
         )
+        # How well the intake's group commit groups: replies per shared transaction.
+        self.intake_batch = Histogram(
+            "spotcheck_intake_batch_replies",
+            "Platform replies stored per intake transaction (group commit)",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=self.registry,
+        )

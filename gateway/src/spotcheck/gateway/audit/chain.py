@@ -14,10 +14,10 @@ import hashlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import msgspec
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.audit.leaves import MESSAGE_ACTION, message_detail, record_leaf_hash
@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 GENESIS = "0" * 64
+_AUDIT_RECORDS = cast("Table", AuditRecord.__table__)  # the Core table: appends are plain multi-row inserts
 """The ``prev_hash`` of the first record of the old hash chain."""
 
 
@@ -109,7 +110,7 @@ async def append_audit_many(session: AsyncSession, entries: Sequence[AuditEntry]
                 "leaf_hash": digest,
             }
         )
-    await session.execute(insert(AuditRecord), rows)
+    await session.execute(insert(_AUDIT_RECORDS), rows)
     return [row["leaf_hash"].hex() for row in rows]
 
 

@@ -13,20 +13,20 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import select, tuple_
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.audit.service import AuditEntry, append_audit_many, message_entry, message_leaf_hash
 from spotcheck.gateway.intake.batcher import ReplyBatcher
 from spotcheck.gateway.intake.effects import apply_reply
-from spotcheck.gateway.intake.verifiers import inbound_verifier
+from spotcheck.gateway.intake.verifiers import cached_inbound_verifier, inbound_verifier
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.models import Case, InboundMessage, OutboundMessage
-from spotcheck.gateway.store.types import new_id
+from spotcheck.gateway.store.types import new_id, utcnow
 from spotcheck.gateway.web.problems import FieldError, ProblemError
 from spotcheck.schemas import ContractError, Reply, decode_reply, message_type_of
 from spotcheck.sdk import VerificationError
@@ -69,8 +69,7 @@ class VerifiedReply:
 class IntakeService:
     """Receives the replies platforms sign: verification in the request, storage through the group commit."""
 
-    def __init__(self, session: AsyncSession, runtime: Runtime, committer: IntakeCommitter) -> None:
-        self.session = session
+    def __init__(self, runtime: Runtime, committer: IntakeCommitter) -> None:
         self.runtime = runtime
         self.committer = committer
 
@@ -85,32 +84,40 @@ class IntakeService:
                 another body, or a reply that does not fit its notice; 400 an invalid message; 403 a reply on a
                 case or notice that is not this platform's.
         """
+        verified = await self._verified(platform_id, body, headers)
+        if isinstance(verified, IntakeResult):
+            return verified
+        return await self.committer.submit(verified)
+
+    async def _verified(self, platform_id: str, body: bytes, headers: dict[str, str]) -> VerifiedReply | IntakeResult:
+        """The reply checked and decoded, or the answer to a webhook-id seen before whose body does not decode."""
+        webhook = cached_inbound_verifier(self.runtime, platform_id)
+        if webhook is None:
+            # The session only reads keys; its connection goes back before the reply waits for the shared
+            # transaction (SQLite has one connection per process).
+            async with self.runtime.sessions() as session:
+                webhook = await inbound_verifier(session, self.runtime, platform_id)
         try:
-            webhook = await inbound_verifier(self.session, self.runtime, platform_id)
-            try:
-                webhook.verify(body, headers)
-            except VerificationError as exc:
-                self.runtime.metrics.replies.labels("unknown", "unauthenticated").inc()
-                raise ProblemError(401, "bad-signature", f"signature verification failed: {exc.reason}") from exc
-            webhook_id = headers["webhook-id"]
-            structlog.contextvars.bind_contextvars(message_id=webhook_id)
-            digest = hashlib.sha256(body).hexdigest()
-            try:
-                reply = decode_reply(body)
-            except ContractError as exc:
-                # A webhook-id seen before answers as before (or 409), even when this body does not decode.
-                existing = await _existing(self.session, [(platform_id, webhook_id)])
-                if existing:
-                    return _raise_refusal(_duplicate(next(iter(existing.values())), digest))
-                self.runtime.metrics.replies.labels("unknown", "invalid").inc()
-                raise ProblemError(
-                    400, "invalid-message", str(exc), errors=[FieldError(field=exc.path or "$", reason=exc.reason)]
-                ) from exc
-        finally:
-            # The request's own session only reads keys; its connection goes back before the reply waits for the
-            # shared transaction (SQLite has one connection per process).
-            await self.session.close()
-        verified = VerifiedReply(
+            webhook.verify(body, headers)
+        except VerificationError as exc:
+            self.runtime.metrics.replies.labels("unknown", "unauthenticated").inc()
+            raise ProblemError(401, "bad-signature", f"signature verification failed: {exc.reason}") from exc
+        webhook_id = headers["webhook-id"]
+        structlog.contextvars.bind_contextvars(message_id=webhook_id)
+        digest = hashlib.sha256(body).hexdigest()
+        try:
+            reply = decode_reply(body)
+        except ContractError as exc:
+            # A webhook-id seen before answers as before (or 409), even when this body does not decode.
+            async with self.runtime.sessions() as session:
+                existing = await _existing(session, [(platform_id, webhook_id)])
+            if existing:
+                return _raise_refusal(_duplicate(next(iter(existing.values())), digest))
+            self.runtime.metrics.replies.labels("unknown", "invalid").inc()
+            raise ProblemError(
+                400, "invalid-message", str(exc), errors=[FieldError(field=exc.path or "$", reason=exc.reason)]
+            ) from exc
+        return VerifiedReply(
             platform_id=platform_id,
             webhook_id=webhook_id,
             timestamp=headers["webhook-timestamp"],
@@ -119,7 +126,6 @@ class IntakeService:
             digest=digest,
             reply=reply,
         )
-        return await self.committer.submit(verified)
 
 
 class IntakeCommitter:
@@ -133,7 +139,8 @@ class IntakeCommitter:
     def __init__(self, runtime: Runtime, *, max_batch: int | None = None) -> None:
         self.runtime = runtime
         self._batcher = ReplyBatcher[VerifiedReply, IntakeResult](
-            self._store, max_batch=max_batch or runtime.settings.intake.max_batch
+            self._store,
+            max_batch=max_batch or runtime.settings.intake.max_batch,
         )
 
     async def submit(self, reply: VerifiedReply) -> IntakeResult:
@@ -145,6 +152,7 @@ class IntakeCommitter:
         await self._batcher.close()
 
     async def _store(self, replies: Sequence[VerifiedReply]) -> list[IntakeResult | Exception]:
+        self.runtime.metrics.intake_batch.observe(len(replies))
         if len(replies) > 1:
             try:
                 async with self.runtime.sessions() as session:
@@ -179,7 +187,7 @@ class IntakeCommitter:
         notices = await _notices(session, {reply.reply.data.in_reply_to for reply in replies})
         outcomes: list[IntakeResult | Exception | None] = []
         first_of: dict[tuple[str, str], int] = {}
-        stored: list[tuple[int, InboundMessage]] = []
+        stored: list[tuple[int, dict[str, Any]]] = []
         entries: list[AuditEntry] = []
         for index, reply in enumerate(replies):
             if reply.key in existing:
@@ -202,10 +210,12 @@ class IntakeCommitter:
                 return [refused]
             first_of[reply.key] = index
             row = _inbound_row(reply, case.id, detail)
-            session.add(row)
             stored.append((index, row))
             entries.extend(_audit_entries(reply, row, notice.id))
             outcomes.append(None)
+        if stored:
+            # Plain rows through Core, in one multi-row insert: nothing reads them back as ORM objects.
+            await session.execute(insert(_INBOUND), [row for _, row in stored])
         leaves = await append_audit_many(session, entries)
         await session.commit()
         answered = self._answers(stored, leaves)
@@ -215,16 +225,16 @@ class IntakeCommitter:
                 outcomes[index] = answered[index] if index == first else _repeat(answered[first], replies[first], reply)
         return [outcome for outcome in outcomes if outcome is not None]
 
-    def _answers(self, stored: list[tuple[int, InboundMessage]], leaves: list[str]) -> dict[int, IntakeResult]:
+    def _answers(self, stored: list[tuple[int, dict[str, Any]]], leaves: list[str]) -> dict[int, IntakeResult]:
         answers: dict[int, IntakeResult] = {}
         for position, (index, row) in enumerate(stored):
-            self.runtime.metrics.replies.labels(row.message_type, "accepted").inc()
+            self.runtime.metrics.replies.labels(row["message_type"], "accepted").inc()
             # Two audit entries per reply: the record, then the message's own leaf, which the platform can compute.
             answers[index] = IntakeResult(
                 status="accepted",
-                message_id=row.id,
-                type=row.message_type,
-                detail=row.outcome,
+                message_id=row["id"],
+                type=row["message_type"],
+                detail=row["outcome"],
                 leaf_hash=leaves[2 * position + 1],
             )
         return answers
@@ -234,29 +244,30 @@ class _SplitBatchError(Exception):
     """One reply of a shared batch was refused by its effect: store each reply on its own instead."""
 
 
-def _inbound_row(reply: VerifiedReply, case_id: str, detail: dict[str, Any]) -> InboundMessage:
-    return InboundMessage(
-        id=new_id("in"),
-        platform_id=reply.platform_id,
-        webhook_id=reply.webhook_id,
-        message_type=message_type_of(reply.reply),
-        case_id=case_id,
-        body=reply.body,
-        body_sha256=reply.digest,
-        signature_header=reply.signature,
-        signed_timestamp=int(reply.timestamp),
-        outcome=detail,
-    )
+def _inbound_row(reply: VerifiedReply, case_id: str, detail: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": new_id("in"),
+        "platform_id": reply.platform_id,
+        "webhook_id": reply.webhook_id,
+        "message_type": message_type_of(reply.reply),
+        "case_id": case_id,
+        "body": reply.body,
+        "body_sha256": reply.digest,
+        "signature_header": reply.signature,
+        "signed_timestamp": int(reply.timestamp),
+        "received_at": utcnow(),
+        "outcome": detail,
+    }
 
 
-def _audit_entries(reply: VerifiedReply, row: InboundMessage, notice_id: str) -> list[AuditEntry]:
+def _audit_entries(reply: VerifiedReply, row: dict[str, Any], notice_id: str) -> list[AuditEntry]:
     actor = f"platform:{reply.platform_id}"
     record = AuditEntry(
         actor,
-        f"reply.{row.message_type}",
-        row.id,
+        f"reply.{row['message_type']}",
+        row["id"],
         {
-            "case_id": row.case_id,
+            "case_id": row["case_id"],
             "webhook_id": reply.webhook_id,
             "body_sha256": reply.digest,
             "in_reply_to": notice_id,
@@ -298,11 +309,23 @@ async def _notices(session: AsyncSession, ids: set[str]) -> dict[str, OutboundMe
 
 
 async def _existing(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], InboundMessage]:
-    rows = await session.scalars(
-        select(InboundMessage).where(tuple_(InboundMessage.platform_id, InboundMessage.webhook_id).in_(keys))
-    )
-    return {(row.platform_id, row.webhook_id): row for row in rows}
+    # One IN list per platform, not a row-value IN over (platform, webhook-id) pairs: SQLite answers that with a
+    # scan of every stored reply, while ``platform_id = ? AND webhook_id IN (…)`` walks the unique index.
+    by_platform: dict[str, list[str]] = {}
+    for platform_id, webhook_id in keys:
+        by_platform.setdefault(platform_id, []).append(webhook_id)
+    found: dict[tuple[str, str], InboundMessage] = {}
+    for platform_id, webhook_ids in by_platform.items():
+        rows = await session.scalars(
+            select(InboundMessage).where(
+                InboundMessage.platform_id == platform_id, InboundMessage.webhook_id.in_(webhook_ids)
+            )
+        )
+        found.update(((row.platform_id, row.webhook_id), row) for row in rows)
+    return found
 
+
+_INBOUND = cast("Table", InboundMessage.__table__)  # the Core table: replies are inserted as plain rows
 
 _REUSED_ID = "this webhook-id was already used with a different body; use a new id"
 

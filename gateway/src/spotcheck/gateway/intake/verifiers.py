@@ -20,10 +20,18 @@ from spotcheck.gateway.store.types import utcnow
 from spotcheck.gateway.web.problems import ProblemError
 from spotcheck.sdk import Webhook
 
-__all__ = ["INBOUND_KEYS_TTL_S", "inbound_verifier"]
+__all__ = ["INBOUND_KEYS_TTL_S", "cached_inbound_verifier", "inbound_verifier"]
 
 INBOUND_KEYS_TTL_S: Final = 2.0
 """Seconds a platform's inbound verifier is reused before its keys are read again."""
+
+
+def cached_inbound_verifier(runtime: Runtime, platform_id: str) -> Webhook | None:
+    """The platform's verifier when this process read its keys less than :data:`INBOUND_KEYS_TTL_S` ago, else None."""
+    cached = runtime.inbound_verifiers.get(platform_id)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    return None
 
 
 async def inbound_verifier(session: AsyncSession, runtime: Runtime, platform_id: str) -> Webhook:
@@ -32,9 +40,9 @@ async def inbound_verifier(session: AsyncSession, runtime: Runtime, platform_id:
     Raises:
         ProblemError: 404 ``unknown-platform``; 401 ``no-keys`` when the platform has no valid inbound key.
     """
-    cached = runtime.inbound_verifiers.get(platform_id)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
+    cached = cached_inbound_verifier(runtime, platform_id)
+    if cached is not None:
+        return cached
     generation = runtime.inbound_generation.get(platform_id, 0)
     if await session.get(Platform, platform_id) is None:
         raise ProblemError(404, "unknown-platform", f"no platform registered as {platform_id!r}")
