@@ -13,10 +13,8 @@ from typing import Any
 
 import msgspec
 from litestar.openapi.spec import (
-    Components,
     Example,
     OpenAPI,
-    OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
     Operation,
@@ -25,6 +23,7 @@ from litestar.openapi.spec import (
     Schema,
 )
 
+from spotcheck.gateway.web.responses import document_responses
 from spotcheck.gateway.web.timestamps import json_schema_hook
 
 __all__ = ["REQUEST_EXAMPLES", "polish_openapi"]
@@ -320,89 +319,6 @@ def _portable_patterns(node: object, seen: set[int]) -> None:
             _portable_patterns(value, seen)
 
 
-_STRING = Schema(type=OpenAPIType.STRING)
-PROBLEM_SCHEMA = Schema(
-    type=OpenAPIType.OBJECT,
-    title="Problem",
-    description="RFC 9457 problem document; `errors` names each refused field and why.",
-    required=["type", "title", "status", "detail"],
-    properties={
-        "type": Schema(type=OpenAPIType.STRING, description="urn:spotcheck:problem:<code>"),
-        "title": _STRING,
-        "status": Schema(type=OpenAPIType.INTEGER),
-        "detail": _STRING,
-        "instance": _STRING,
-        "errors": Schema(
-            type=OpenAPIType.ARRAY,
-            items=Schema(
-                type=OpenAPIType.OBJECT,
-                required=["field", "reason"],
-                properties={
-                    "field": Schema(type=OpenAPIType.STRING, description="the field, e.g. data.merchant.uscc"),
-                    "reason": _STRING,
-                },
-            ),
-        ),
-        "allowed": Schema(
-            type=OpenAPIType.ARRAY, items=_STRING, description="for 409: the actions the case allows now"
-        ),
-        "request_id": _STRING,
-    },
-)
-"""The body of every error answer (see ``spotcheck.gateway.web.problems``)."""
-
-_PROBLEM_RESPONSES = {
-    "400": "the request or a field in it is invalid; `errors` names the field",
-    "4XX": "refused (401 token, 403 scope or jurisdiction, 404, 409 state or duplicate, 413 size, 415 media type)",
-    "5XX": "the gateway or its database is unavailable (503 carries Retry-After); retry later",
-}
-
-
-# Public addresses that answer 404 although they take no path parameter: the log before its first checkpoint,
-# and a proof for a leaf the tree does not hold.
-_PUBLIC_NOT_FOUND = {"/public/log/checkpoint", "/public/log/proof"}
-_HTML_ERROR = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, description="an HTML error page"))
-
-
-def _problem_responses(openapi: OpenAPI) -> None:
-    """Document the problem documents every operation may answer with (Litestar only knows its own 400)."""
-    openapi.components = openapi.components or Components()
-    schemas = openapi.components.schemas if openapi.components.schemas is not None else {}
-    schemas["Problem"] = PROBLEM_SCHEMA
-    openapi.components.schemas = schemas
-    problem = OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))
-    for path, item in (openapi.paths or {}).items():
-        for method in ("get", "put", "post", "delete", "patch"):
-            operation: Operation | None = getattr(item, method)
-            if operation is None:
-                continue
-            responses = operation.responses if operation.responses is not None else {}
-            if path.startswith("/public/"):
-                _public_error_responses(path, operation, responses, problem)
-            elif path.startswith("/v1/"):
-                for status, description in _PROBLEM_RESPONSES.items():
-                    if status == "400" and method == "get" and "400" not in responses:
-                        continue  # reads without parameters cannot be invalid
-                    responses[status] = OpenAPIResponse(
-                        description=description, content={"application/problem+json": problem}
-                    )
-            # The probes and metrics have their own contracts and answer no client error.
-            operation.responses = responses
-
-
-def _public_error_responses(
-    path: str, operation: Operation, responses: dict[str, OpenAPIResponse | Reference], problem: OpenAPIMediaType
-) -> None:
-    """The public pages answer errors as HTML pages, the data formats as problem documents."""
-    success = responses.get("200")
-    html = isinstance(success, OpenAPIResponse) and any(t.startswith("text/html") for t in success.content or {})
-    content = {"text/html": _HTML_ERROR} if html else {"application/problem+json": problem}
-    if operation.parameters:
-        responses["400"] = OpenAPIResponse(description="a parameter is invalid; the answer names it", content=content)
-    if "{" in path or path in _PUBLIC_NOT_FOUND:
-        responses["404"] = OpenAPIResponse(description="nothing published at this address", content=content)
-
-
 def _structs_by_name() -> dict[str, type[msgspec.Struct]]:
     """Every msgspec Struct class loaded, by the name Litestar gives its component."""
     found: dict[str, type[msgspec.Struct]] = {}
@@ -541,7 +457,7 @@ def polish_openapi(openapi: OpenAPI) -> OpenAPI:
     _exact_parameters(openapi)
     _json_bytes_responses(openapi)
     _portable_patterns(openapi, set())
-    _problem_responses(openapi)
+    document_responses(openapi)  # every refusal, and the bodies the raw-body handlers read (web/responses.py)
     for path, item in (openapi.paths or {}).items():
         for method, operation in (("post", item.post), ("put", item.put)):
             example = REQUEST_EXAMPLES.get((method, path))
