@@ -304,12 +304,15 @@ async def test_a_value_the_store_cannot_keep_is_answered_as_documented(gateway: 
     document = (await gateway.client.get("/schema/openapi.json")).json()
     token = await gateway.authority("330000", "浙江省市场监督管理局")
     requests = [
-        ("get", "/v1/cases/{case_id}", "/v1/cases/case%00x"),
-        ("post", "/v1/merchants/{merchant_id}/unreachable", "/v1/merchants/m%00/unreachable"),
-        ("get", "/v1/cases", "/v1/cases?in_state=%00"),
-        ("get", "/public/documents/{document_id}", "/public/documents/doc%00"),
+        ("get", "/v1/cases/{case_id}", "/v1/cases/case%00x", "case_id"),
+        ("post", "/v1/merchants/{merchant_id}/unreachable", "/v1/merchants/m%00/unreachable", "merchant_id"),
+        ("get", "/v1/cases", "/v1/cases?in_state=%00", "in_state"),
+        ("get", "/public/documents/{document_id}", "/public/documents/doc%00", "document_id"),
     ]
-    for method, path, url in requests:
+    for method, path, url, carrier in requests:
         answer = await gateway.client.request(method.upper(), url, headers=gateway.auth(token))
         assert answer.status_code < 500, (url, answer.text)
         assert str(answer.status_code) in document["paths"][path][method]["responses"], (url, answer.text)
+        if answer.status_code == 400 and answer.headers["content-type"].startswith("application/problem+json"):
+            # The refusal names the parameter that carried the NUL, not the body the request did not have.
+            assert [error["field"] for error in answer.json()["errors"]] == [carrier], answer.text

@@ -169,13 +169,24 @@ def _handle_database(request: Request[Any, Any, Any], exc: Exception) -> Respons
     original = getattr(exc, "orig", None)
     text = f"{type(original).__name__}: {original}" if original is not None else type(exc).__name__
     if isinstance(exc, DBAPIError) and not exc.connection_invalidated and _is_bad_value(text):
-        errors = [FieldError(field="body", reason="contains a NUL or untranslatable character")]
+        errors = [FieldError(field=_carrier_of_nul(request), reason="contains a NUL or untranslatable character")]
         detail = "a text value contains a character the store cannot keep (e.g. U+0000)"
         return _handle_problem(request, ProblemError(400, "invalid-field", detail, errors=errors))
     _log.warning("database unavailable", path=request.url.path, error=text[:200])
     detail = "the gateway's database is unavailable; retry shortly (nothing was recorded)"
     unavailable = ProblemError(503, "unavailable", detail, title="Service unavailable", headers={"retry-after": "5"})
     return _handle_problem(request, unavailable)
+
+
+def _carrier_of_nul(request: Request[Any, Any, Any]) -> str:
+    """The path or query parameter that carried the U+0000 the store refused; else the body."""
+    for name, value in request.path_params.items():
+        if "\x00" in str(value):
+            return str(name)
+    for name, value in request.query_params.multi_items():
+        if "\x00" in value:
+            return name
+    return "body"
 
 
 def _is_bad_value(text: str) -> bool:
