@@ -44,6 +44,7 @@ from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.sanctions.controllers import SanctionsController
 from spotcheck.gateway.scheduler import start_background
 from spotcheck.gateway.settings import Settings, get_settings
+from spotcheck.gateway.web.bodies import JsonBodyRequest
 from spotcheck.gateway.web.middleware import SESSION_STATE_KEY, RequestContextMiddleware
 from spotcheck.gateway.web.openapi import polish_openapi
 from spotcheck.gateway.web.problems import ProblemError, exception_handlers
@@ -182,6 +183,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         middleware=[RequestContextMiddleware(), ConsoleHeadersMiddleware()],
         openapi_config=openapi,
         request_max_body_size=settings.http.max_request_bytes,
+        request_class=JsonBodyRequest,  # JSON bodies decoded strictly: a moment is a string, never a number
         type_decoders=TIMESTAMP_DECODERS,
         plugins=[RequestTimestampSchemaPlugin()],
         debug=False,

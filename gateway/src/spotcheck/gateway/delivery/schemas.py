@@ -8,8 +8,7 @@ import msgspec
 
 from spotcheck.gateway.store.models import OutboundMessage
 from spotcheck.gateway.web.bodies import RequestBody
-from spotcheck.gateway.web.timestamps import RequestTimestamp
-from spotcheck.schemas import Identifier
+from spotcheck.schemas import Identifier, Timestamp
 
 __all__ = ["MessageView", "ReplayBody"]
 
@@ -18,8 +17,8 @@ class ReplayBody(RequestBody, kw_only=True, frozen=True):
     """Which dead letters to replay: those of one platform, or of a creation-time range, or both."""
 
     platform_id: Identifier | None = None
-    since: RequestTimestamp | None = None
-    until: RequestTimestamp | None = None
+    since: Timestamp | None = None
+    until: Timestamp | None = None
 
     def __post_init__(self) -> None:
         if self.platform_id is None and self.since is None and self.until is None:

@@ -28,6 +28,13 @@ __all__ = [
 ShortList = Annotated[list[ShortText], Meta(min_length=1, max_length=100)]
 
 
+# Whitespace spelled out (the union of Python's and ECMA-262's \s, which differ), so the JSON Schema pattern and
+# the server accept exactly the same prefixes.
+_NO_SPACE_OR_BRACKETS = (
+    r"^[^\t\n\v\f\r \x1c-\x1f\x85\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff〔〕]+\Z"
+)
+
+
 class BuyerAccount(RequestBody, kw_only=True, frozen=True):
     """A user name a buyer buys under on one platform (the opinion 三(一): 买样人的用户名)."""
 
@@ -74,7 +81,7 @@ class PlanCreate(RequestBody, kw_only=True, frozen=True):
     """A new plan in draft; its number (``<prefix>〔<year>〕<n>号``) is given when a supervisor approves it."""
 
     title: ShortText
-    number_prefix: Annotated[str, Meta(min_length=1, max_length=16, pattern=r"^[^\s〔〕]+\Z")] = "市监抽"
+    number_prefix: Annotated[str, Meta(min_length=1, max_length=16, pattern=_NO_SPACE_OR_BRACKETS)] = "市监抽"
     content: PlanContent
     buyers: Annotated[list[BuyerIn], Meta(min_length=1, max_length=50)]
     addresses: Annotated[list[AddressIn], Meta(min_length=1, max_length=50)]

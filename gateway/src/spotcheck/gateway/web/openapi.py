@@ -389,6 +389,7 @@ def _exact_request_bodies(openapi: OpenAPI) -> None:
             prop = component.properties.get(field)
             if isinstance(prop, Schema):
                 _restore_string_constraints(prop, spec)
+                _restore_number_bounds(prop, spec)
 
 
 def _restore_string_constraints(prop: Schema, spec: dict[str, Any]) -> None:
@@ -401,6 +402,26 @@ def _restore_string_constraints(prop: Schema, spec: dict[str, Any]) -> None:
     if prop.one_of and len(strings) == 1 and {"type": "null"} in branches:
         constrained = _string_items(strings[0])
         prop.one_of = [constrained if _is_plain_string(b) else b for b in prop.one_of]  # type: ignore[misc]
+
+
+_BOUNDS = {
+    "minimum": "minimum",
+    "maximum": "maximum",
+    "exclusiveMinimum": "exclusive_minimum",
+    "exclusiveMaximum": "exclusive_maximum",
+}
+
+
+def _restore_number_bounds(prop: Schema, spec: dict[str, Any]) -> None:
+    """Copy msgspec's numeric bounds where Litestar drops them (it skips a bound of 0, e.g. ``ge=0``).
+
+    On a nullable number the bounds go on the property itself: JSON Schema applies them to numbers only.
+    """
+    numbers = [spec, *(b for b in spec.get("anyOf", []) if b.get("type") in {"integer", "number"})]
+    for source in numbers:
+        for keyword, attribute in _BOUNDS.items():
+            if keyword in source and getattr(prop, attribute) is None:
+                setattr(prop, attribute, source[keyword])
 
 
 def _is_plain_string(branch: Schema | Reference) -> bool:

@@ -1,17 +1,19 @@
 """Moments in the regulator API: RFC 3339 strings with an offset, and nothing else.
 
-Litestar converts parameters and request bodies with msgspec's lenient rules, which read a number as a Unix time
-(``until=0.5`` would mean 1970). The API's contract says RFC 3339 strings, so its moments are typed
-:class:`RequestTimestamp`, which msgspec does not know: Litestar hands such values to
-:func:`decode_timestamp` (registered on the app as a type decoder), which refuses anything but a string with a
-date, a time and an offset, and the OpenAPI document shows it as ``string``/``date-time`` through
-:class:`RequestTimestampSchemaPlugin`.
+JSON request bodies are decoded strictly (:class:`~spotcheck.gateway.web.bodies.JsonBodyRequest`), so a body's
+``Timestamp`` field (an aware :class:`datetime`) takes only such a string; :func:`moment_reason` puts msgspec's
+refusal into the words the problem document gives. Query parameters are strings that Litestar converts with
+msgspec's lenient rules, which would read ``until=0.5`` as 1970: a query moment is typed :class:`RequestTimestamp`,
+which msgspec does not know, so Litestar hands it to :func:`decode_timestamp` (registered on the app as a type
+decoder), which refuses anything but a date, a time and an offset. The OpenAPI document shows it as
+``string``/``date-time`` through :class:`RequestTimestampSchemaPlugin`.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 import msgspec
 from litestar.openapi.spec import Schema
@@ -26,17 +28,23 @@ __all__ = [
     "decode_timestamp",
     "is_request_timestamp",
     "json_schema_hook",
+    "moment_reason",
 ]
 
-_AWARE: Final = Annotated[datetime, msgspec.Meta(tz=True)]
-_REASON: Final = "must be an RFC 3339 date-time string with an offset, e.g. 2026-12-14T23:59:00+08:00"
+_FORMAT: Final = "须为带时区偏移的 RFC 3339 日期时间字符串，如 2026-12-14T23:59:00+08:00 或 2026-12-14T15:59:00Z"
+_NUMBER: Final = f"不接受数字（Unix 时间）；{_FORMAT}"
+_NOT_STRING: Final = f"不是字符串；{_FORMAT}"
+_NOT_RFC3339: Final = f"不是完整的日期时间（只写日期不算）；{_FORMAT}"
+_NAIVE: Final = f"缺少时区偏移（Z 或 +08:00）；{_FORMAT}"
+# msgspec's words for a moment it refuses; `| null` when the field is optional.
+_EXPECTED_MOMENT: Final = re.compile(r"^Expected `datetime(?: \| null)?`, got `(\w+)`$")
 
 
 class RequestTimestamp(datetime):
     """A moment given as an RFC 3339 string with an offset (``2026-12-14T23:59:00+08:00``); numbers are refused.
 
-    msgspec encodes only exact :class:`datetime` objects, so a field of this type is for values the handler hands
-    to a query (time ranges), not for bodies the services store as they are.
+    For query parameters only: msgspec encodes only exact :class:`datetime` objects, and a JSON body's moments are
+    plain aware datetimes (``spotcheck.schemas.Timestamp``) that strict decoding already holds to this form.
     """
 
 
@@ -52,14 +60,16 @@ def decode_timestamp(annotation: Any, value: Any) -> RequestTimestamp:
         TypeError: ``value`` is not a string.
         ValueError: the string is not an RFC 3339 date-time with an offset.
     """
-    if isinstance(value, RequestTimestamp):  # Litestar converts a decoded body a second time
+    if isinstance(value, RequestTimestamp):  # already decoded (Litestar may convert a value twice)
         return value
     if not isinstance(value, str):
-        raise TypeError(_REASON)
+        raise TypeError(_NUMBER if isinstance(value, int | float) and not isinstance(value, bool) else _NOT_STRING)
     try:
-        moment = msgspec.convert(value, _AWARE)
+        moment = msgspec.convert(value, datetime)
     except msgspec.ValidationError as exc:
-        raise ValueError(_REASON) from exc
+        raise ValueError(_NUMBER if _is_number(value) else _NOT_RFC3339) from exc
+    if moment.tzinfo is None:
+        raise ValueError(_NAIVE)
     return RequestTimestamp(
         moment.year,
         moment.month,
@@ -70,6 +80,25 @@ def decode_timestamp(annotation: Any, value: Any) -> RequestTimestamp:
         moment.microsecond,
         tzinfo=moment.tzinfo,
     )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def moment_reason(message: str) -> str | None:
+    """The problem's reason for msgspec's refusal of a moment (``message`` without its path), else ``None``."""
+    if message == "Invalid RFC3339 encoded datetime":
+        return _NOT_RFC3339
+    if message == "Expected `datetime` with a timezone component":
+        return _NAIVE
+    if got := _EXPECTED_MOMENT.match(message):
+        return _NUMBER if got.group(1) in {"int", "float"} else _NOT_STRING
+    return None
 
 
 def json_schema_hook(annotation: Any) -> dict[str, Any]:
