@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -299,28 +299,32 @@ def _answered_notice(
     return case, notice
 
 
+# Built once: the batch's look-ups differ only in their values, and building an IN clause costs more than running it.
+_CASES = select(Case).where(Case.id.in_(bindparam("ids", expanding=True)))
+_NOTICES = select(OutboundMessage).where(OutboundMessage.id.in_(bindparam("ids", expanding=True)))
+# One IN list per platform, not a row-value IN over (platform, webhook-id) pairs: SQLite answers that with a scan
+# of every stored reply, while ``platform_id = ? AND webhook_id IN (…)`` walks the unique index.
+_EXISTING = select(InboundMessage).where(
+    InboundMessage.platform_id == bindparam("platform_id"),
+    InboundMessage.webhook_id.in_(bindparam("webhook_ids", expanding=True)),
+)
+
+
 async def _cases(session: AsyncSession, ids: set[str]) -> dict[str, Case]:
-    return {row.id: row for row in await session.scalars(select(Case).where(Case.id.in_(ids)))}
+    return {row.id: row for row in await session.scalars(_CASES, {"ids": list(ids)})}
 
 
 async def _notices(session: AsyncSession, ids: set[str]) -> dict[str, OutboundMessage]:
-    rows = await session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(ids)))
-    return {row.id: row for row in rows}
+    return {row.id: row for row in await session.scalars(_NOTICES, {"ids": list(ids)})}
 
 
 async def _existing(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], InboundMessage]:
-    # One IN list per platform, not a row-value IN over (platform, webhook-id) pairs: SQLite answers that with a
-    # scan of every stored reply, while ``platform_id = ? AND webhook_id IN (…)`` walks the unique index.
     by_platform: dict[str, list[str]] = {}
     for platform_id, webhook_id in keys:
         by_platform.setdefault(platform_id, []).append(webhook_id)
     found: dict[tuple[str, str], InboundMessage] = {}
     for platform_id, webhook_ids in by_platform.items():
-        rows = await session.scalars(
-            select(InboundMessage).where(
-                InboundMessage.platform_id == platform_id, InboundMessage.webhook_id.in_(webhook_ids)
-            )
-        )
+        rows = await session.scalars(_EXISTING, {"platform_id": platform_id, "webhook_ids": webhook_ids})
         found.update(((row.platform_id, row.webhook_id), row) for row in rows)
     return found
 
