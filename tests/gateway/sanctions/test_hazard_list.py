@@ -85,6 +85,12 @@ async def test_listing_orders_every_platform_and_announces_to_offline_merchants_
         )
     assert sorted(m.recipient_id for m in orders) == [bureau.platform_id, bureau.other_platform_id]
     assert announcement is not None
+    # Each order points the platform at the published entry, with the moment it was published.
+    entry = (await bureau.gw.client.get("/public/hazard-list.json")).json()["items"][0]
+    for order in orders:
+        data = json.loads(order.body)["data"]
+        assert data["list_url"] == entry["url"]
+        assert data["list_published_at"] == entry["listed_at"]
     assert announcement.recipient_name == "辖区内线下经营者"
     assert "立即停止销售该名单中同一商标（暖暖）的同一规格型号（MK-HJ1705）" in announcement.text
     body = json.loads(announcement.body)

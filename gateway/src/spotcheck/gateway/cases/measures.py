@@ -14,7 +14,7 @@ from spotcheck.gateway.cases.queries import CaseDetail
 from spotcheck.gateway.cases.refs import authority_ref
 from spotcheck.gateway.cases.service import CaseService
 from spotcheck.gateway.legal import basis
-from spotcheck.gateway.sanctions.service import publish_hazard_listing
+from spotcheck.gateway.sanctions.service import hazard_listing_url, publish_hazard_listing
 from spotcheck.gateway.store.models import Authority, Case, Deadline, Manufacturer, Platform
 from spotcheck.gateway.store.models_duties import AuthorityChannel
 from spotcheck.gateway.store.statuses import DeadlineKind, DeadlineStatus, RecipientKind
@@ -217,17 +217,19 @@ class MeasuresService(CaseService):
         platforms = (
             await self.session.scalars(select(Platform).where(Platform.disabled_at.is_(None)).order_by(Platform.id))
         ).all()
-        ack, effect = await self._order_clocks(authority)
-        for platform in platforms:
-            message = notices.delisting_order(
-                case, authority, manufacturer, platform, effect.due_at, mandatory_standard
-            )
-            await self._send_order(case, message, platform, ack, effect)
         case.measures = [
             *case.measures,
             {"kind": "delisting", "platforms": [p.id for p in platforms], "at": utcnow().isoformat()},
         ]
-        await publish_hazard_listing(self, case, manufacturer, mandatory_standard)  # the list, and offline merchants
+        # The list entry first (and the announcement to offline merchants), so every order can point at it.
+        listing = await publish_hazard_listing(self, case, manufacturer, mandatory_standard)
+        entry = notices.ListEntry(url=hazard_listing_url(self.runtime, listing.id), published_at=listing.listed_at)
+        ack, effect = await self._order_clocks(authority)
+        for platform in platforms:
+            message = notices.delisting_order(
+                case, authority, manufacturer, platform, effect.due_at, mandatory_standard, entry
+            )
+            await self._send_order(case, message, platform, ack, effect)
         return await self._commit(case)
 
     async def order_takedown(

@@ -5,6 +5,7 @@ Each builder returns one wire-contract message; the services decide when to send
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -51,6 +52,7 @@ from spotcheck.schemas import (
 __all__ = [
     "BACKUP_RETURN_DUTY",
     "CONSUMER_RETURNS_DUTY",
+    "ListEntry",
     "announcement",
     "authority_recipients",
     "case_transfer",
@@ -332,6 +334,14 @@ def hazard_notification(
     )
 
 
+@dataclass(frozen=True)
+class ListEntry:
+    """The published hazard-list entry a delisting order carries out: its address and when it was published."""
+
+    url: str
+    published_at: datetime
+
+
 def delisting_order(
     case: Case,
     authority: Authority,
@@ -339,8 +349,9 @@ def delisting_order(
     platform: Platform,
     respond_by: datetime,
     mandatory_standard: str,
+    entry: ListEntry,
 ) -> DelistingOrder:
-    """四(二): every merchant on ``platform`` stops selling the same trademark and spec/model."""
+    """四(二): every merchant on ``platform`` stops selling the same trademark and spec/model on the list ``entry``."""
     return DelistingOrder(
         timestamp=utcnow(),
         data=DelistingOrderData(
@@ -350,7 +361,8 @@ def delisting_order(
             spec_model=case.spec_model,
             hazardous=True,
             mandatory_standard=mandatory_standard,
-            list_published_at=case.published_at or utcnow(),
+            list_published_at=entry.published_at,
+            list_url=entry.url,
             manufacturer=manufacturer_ref(manufacturer) if manufacturer else None,
             # Only the sampled platform knows the sampled listing; the others search by trademark and model.
             known_listing_ids=[case.listing_id] if case.listing_id and platform.id == case.platform_id else [],

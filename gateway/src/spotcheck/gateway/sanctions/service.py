@@ -41,6 +41,7 @@ __all__ = [
     "PenaltyParty",
     "PenaltyService",
     "WarningService",
+    "hazard_listing_url",
     "penalties_of_merchant",
     "publish_hazard_listing",
 ]
@@ -93,8 +94,7 @@ async def publish_hazard_listing(
         listed_by=service.principal.actor,
         listed_at=now,
     )
-    base_url = service.runtime.settings.http.public_base_url.rstrip("/")
-    announcement = _offline_announcement(listing, base_url)
+    announcement = _offline_announcement(listing, hazard_listing_url(service.runtime, listing.id))
     listing.announcement_id = announcement.id
     session.add_all([listing, announcement])
     await session.flush()
@@ -116,8 +116,12 @@ async def publish_hazard_listing(
     return listing
 
 
-def _offline_announcement(listing: HazardListing, base_url: str) -> Announcement:
-    url = f"{base_url}/public/hazard-list/{listing.id}"
+def hazard_listing_url(runtime: Runtime, listing_id: str) -> str:
+    """Where the public reads a hazard-list entry (the delisting orders and the announcement point there)."""
+    return f"{runtime.settings.http.public_base_url.rstrip('/')}/public/hazard-list/{listing_id}"
+
+
+def _offline_announcement(listing: HazardListing, url: str) -> Announcement:
     document = {
         "type": "hazard_list.published",
         "timestamp": listing.listed_at.isoformat(),
