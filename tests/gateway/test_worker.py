@@ -180,6 +180,52 @@ async def test_the_worker_fills_every_slot_even_when_a_claim_is_smaller(gateway:
     assert set(receiver.accepted) == set(ids)
 
 
+async def test_a_success_frees_its_slot_before_its_record_commits_but_a_failure_holds_it(
+    gateway: Any, receiver: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform_id = await gateway.receiver_platform(receiver, timeout_s=10)
+    ids = await gateway.enqueue_raw(platform_id, 3)
+    runtime = Runtime(_worker_settings(gateway, {"worker.concurrency": 1, "delivery.endpoint_rate_per_s": 1e6}))
+    worker = delivery_worker(runtime)
+    gate = asyncio.Event()  # every record waits here: the store is slow
+    real_write = worker.writer.write
+
+    async def held_write(batch: list[Any]) -> None:
+        await gate.wait()
+        await real_write(batch)
+
+    monkeypatch.setattr(worker.writer, "write", held_write)
+    try:
+        running = asyncio.create_task(worker.run_once())
+        deadline = time.monotonic() + 30
+        while len(receiver.accepted) < len(ids) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        # One slot, and all three went out while no record could commit...
+        assert set(receiver.accepted) == set(ids)
+        assert worker.delivered == 0
+        assert (await _statuses(gateway))["delivering"] == len(ids)  # ...each still leased meanwhile
+        gate.set()
+        assert await running == len(ids)
+        assert worker.delivered == len(ids)
+
+        # A failure keeps its slot until it is recorded (so a 410 disables the endpoint before the next try).
+        gate.clear()
+        receiver.status = 503
+        failing = await gateway.enqueue_raw(platform_id, 2)
+        running = asyncio.create_task(worker.run_once())
+        while sum(receiver.seen[i] for i in failing) < 1 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)
+        assert sum(receiver.seen[i] for i in failing) == 1
+        gate.set()
+        assert await running == len(failing)
+        assert all(receiver.seen[i] == 1 for i in failing)
+    finally:
+        gate.set()
+        await worker.aclose()
+        await runtime.stop()
+
+
 async def test_a_failed_group_commit_is_retried_and_then_split(
     gateway: Any, receiver: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

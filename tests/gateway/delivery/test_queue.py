@@ -105,6 +105,29 @@ async def test_a_lease_holds_a_message_until_it_lapses_and_a_lapsed_owner_cannot
     )
 
 
+async def test_a_claim_takes_the_oldest_due_of_pending_and_lapsed_messages_together(runtime: Runtime) -> None:
+    queue = outbox_queue(runtime)
+    *ids, live = await enqueue(runtime, 7)
+    now = utcnow()
+    async with runtime.sessions() as session, session.begin():
+        for position, message_id in enumerate(ids):
+            message = await session.get(OutboundMessage, message_id)
+            assert message is not None
+            message.next_attempt_at = now - timedelta(seconds=60 - 10 * position)  # ids[0] is the oldest
+            if position % 2:  # every other one was leased by a worker that died
+                message.status, message.lease_owner = "delivering", "dead"
+                message.lease_expires_at = now - timedelta(seconds=1)
+        leased = await session.get(OutboundMessage, live)
+        assert leased is not None
+        # The oldest of all, but leased by a live worker: never taken.
+        leased.next_attempt_at = now - timedelta(seconds=120)
+        leased.status, leased.lease_owner, leased.lease_expires_at = "delivering", "alive", now + timedelta(hours=1)
+    first = await queue.claim("w1", 4, lease_s=60)
+    assert sorted(c.id for c in first) == sorted(ids[:4])  # by due time, whichever kind they are
+    rest = await queue.claim("w1", 4, lease_s=60)
+    assert sorted(c.id for c in rest) == sorted(ids[4:])
+
+
 async def test_settling_marks_delivered_once_dead_letters_and_puts_back(runtime: Runtime) -> None:
     queue = outbox_queue(runtime)
     delivered_id, dead_id, back_id = await enqueue(runtime, 3)

@@ -122,7 +122,7 @@ def outcome_for_exception(exc: BaseException, *, latency_ms: float, timeout_s: f
         return DeliveryOutcome(
             status="gone", latency_ms=latency_ms, error=f"endpoint refused by the SSRF guard: {blocked.reason}"
         )
-    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol | aiohttp.InvalidURL):
         return DeliveryOutcome(status="rejected", latency_ms=latency_ms, error=short_error(exc))
     if isinstance(exc, TimeoutError):
         return DeliveryOutcome(
@@ -144,10 +144,10 @@ def _find_in_chain(exc: BaseException, kind: type[UnsafeEndpointError]) -> Unsaf
 
 @dataclass(frozen=True, slots=True)
 class HttpAnswer:
-    """An HTTP answer with its body read up to a bound."""
+    """An HTTP answer with its body read up to a bound; ``headers`` look names up case-insensitively."""
 
     status: int
-    headers: httpx.Headers
+    headers: Mapping[str, str]
     body: bytes
     truncated: bool
     charset: str | None
@@ -191,6 +191,11 @@ async def post_bounded(
 
     Raises whatever the transport raises; :func:`outcome_for_exception` classifies it.
     """
+    pooled = _AIOHTTP_POOLS.get(client)
+    if pooled is not None:
+        return await _post_on_aiohttp(
+            pooled, url, content=content, headers=headers, timeout_s=timeout_s, max_body=max_body
+        )
     # httpx bounds each phase; the outer deadline bounds the whole, e.g. a body trickled one byte at a time.
     async with asyncio.timeout(timeout_s):
         async with client.stream(
@@ -205,6 +210,38 @@ async def post_bounded(
                     del body[max_body:]
                     break
             return HttpAnswer(response.status_code, response.headers, bytes(body), truncated, response.charset_encoding)
+
+
+async def _post_on_aiohttp(
+    transport: AiohttpTransport,
+    url: str,
+    *,
+    content: bytes,
+    headers: Mapping[str, str],
+    timeout_s: float,
+    max_body: int,
+) -> HttpAnswer:
+    """:func:`post_bounded` straight on the aiohttp pool under a client of :func:`make_http_client`.
+
+    The same pool, resolver guard, headers, timeouts and refusal of redirects as through httpx, without building
+    an httpx request and response around aiohttp's for every delivery (measured: most of the client's cost).
+    """
+    if not isinstance(transport.client, aiohttp.ClientSession):
+        transport.client = transport.get_client()  # the pool the httpx API would build at its first request
+    phases = aiohttp.ClientTimeout(total=None, connect=timeout_s, sock_connect=timeout_s, sock_read=timeout_s)
+    async with (
+        asyncio.timeout(timeout_s),
+        transport.client.post(url, data=content, headers=headers, timeout=phases, allow_redirects=False) as response,
+    ):
+        body = bytearray()
+        truncated = False
+        async for chunk in response.content.iter_chunked(_CHUNK_BYTES):
+            body += chunk
+            if len(body) > max_body:
+                truncated = True
+                del body[max_body:]
+                break
+        return HttpAnswer(response.status, response.headers, bytes(body), truncated, response.charset)
 
 
 def elapsed_ms(started: float) -> float:
@@ -251,6 +288,9 @@ class ClientHolder:
 
 # Clients that refuse forbidden addresses at connect time (built by make_http_client without allow_private).
 _GUARDED_CLIENTS: Final[weakref.WeakSet[httpx.AsyncClient]] = weakref.WeakSet()
+# Clients of make_http_client on aiohttp's pool, with their transport: post_bounded uses the pool directly.
+_AIOHTTP_POOLS: Final[weakref.WeakKeyDictionary[httpx.AsyncClient, AiohttpTransport]] = weakref.WeakKeyDictionary()
+_CHUNK_BYTES: Final = 16 * 1024
 
 
 class _BlockedAddressError(UnsafeEndpointError, OSError):
@@ -387,9 +427,16 @@ def make_http_client(
                 ssl=ssl_context,
                 resolver=None if allow_private else _GuardedResolver(),
             )
-            return aiohttp.ClientSession(connector=connector, trust_env=False)
+            # Requests made on the pool directly (post_bounded) carry the client's user agent too; no cookie is
+            # kept from one endpoint's answer for the next request.
+            return aiohttp.ClientSession(
+                connector=connector,
+                trust_env=False,
+                headers={"user-agent": USER_AGENT},
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
 
-        base = AiohttpTransport(verify=verify, limits=pool_limits, trust_env=False, client=session)
+        base = pooled = AiohttpTransport(verify=verify, limits=pool_limits, trust_env=False, client=session)
     elif transport == "httpx":
         base = (
             httpx.AsyncHTTPTransport(verify=verify, limits=pool_limits, trust_env=False)
@@ -407,4 +454,6 @@ def make_http_client(
     )
     if not allow_private:
         _GUARDED_CLIENTS.add(client)
+    if transport == "aiohttp":
+        _AIOHTTP_POOLS[client] = pooled
     return client

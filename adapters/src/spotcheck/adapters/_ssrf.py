@@ -9,6 +9,7 @@ HTTP clients built by :func:`spotcheck.adapters.make_http_client` also check eac
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import re
 import socket
@@ -72,7 +73,16 @@ def refusal_reason(address: IPAddress) -> str | None:
 
 
 def _parse(url: str, *, allow_private: bool) -> _Target:
-    if not isinstance(url, str) or any(ord(char) < 0x21 or ord(char) == 0x7F for char in url):  # noqa: PLR2004
+    if not isinstance(url, str):
+        raise UnsafeEndpointError("the URL is not a string of printable characters without spaces")
+    return _parse_text(url, allow_private=allow_private)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_text(url: str, *, allow_private: bool) -> _Target:
+    # Cached: it runs before every attempt, for the same few endpoint URLs over and over, and parsing the URL and
+    # its address costs a noticeable share of a delivery's CPU. A refusal raises, and is never cached.
+    if any(ord(char) < 0x21 or ord(char) == 0x7F for char in url):  # noqa: PLR2004
         raise UnsafeEndpointError("the URL is not a string of printable characters without spaces")
     try:
         parts = urlsplit(url)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
 
 import structlog
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spotcheck.adapters import DeliveryOutcome
@@ -32,6 +32,7 @@ __all__ = ["BatchWriter", "OutcomeRecorder", "OutcomeWriter"]
 _log = structlog.get_logger("spotcheck.gateway.delivery.recorder")
 _ERROR_CHARS: Final = 500
 _REASON_CHARS: Final = 500
+_ATTEMPTS = cast("Table", DeliveryAttempt.__table__)
 
 
 class BatchWriter(Protocol):
@@ -54,19 +55,37 @@ class OutcomeRecorder:
     A write that fails is retried after each of ``retry_delays_s`` (the outcomes are still here and the
     transaction rolled back); then each outcome is tried in a transaction of its own, so one bad record (or a
     brief outage) costs at most its own message a redelivery after its lease, never the whole batch's.
+
+    With ``linger_s`` a write waits up to that long for more outcomes to share it, unless ``batch_size`` of them
+    are waiting or one is submitted with ``hurry`` (or :meth:`hurry`, :meth:`flush`, :meth:`close` is called):
+    when nobody waits for the records, fewer and larger writes cost less than many small ones.
     """
 
-    def __init__(self, writer: BatchWriter, *, retry_delays_s: Sequence[float] = (0.2, 1.0)) -> None:
+    def __init__(
+        self,
+        writer: BatchWriter,
+        *,
+        retry_delays_s: Sequence[float] = (0.2, 1.0),
+        linger_s: float = 0.0,
+        batch_size: int | None = None,
+    ) -> None:
         self.writer = writer
         """Where batches go; a test may replace its ``write``."""
         self.retry_delays_s = tuple(retry_delays_s)
         """Pauses before retrying a failed shared write, before the per-outcome fallback."""
+        self.linger_s = linger_s
+        """How long a write waits for more outcomes to share it (0: it starts at once)."""
+        self.batch_size = batch_size
+        """How many waiting outcomes end the wait at once (None: only the time, or a hurry, ends it)."""
         self._pending: list[_Pending] = []
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._ready = asyncio.Event()
 
-    def submit(self, attempt: Attempt) -> asyncio.Future[None]:
+    def submit(self, attempt: Attempt, *, hurry: bool = False) -> asyncio.Future[None]:
         """Queue ``attempt`` for the next write; the future resolves once it is durable, or fails with the reason.
+
+        ``hurry``: someone waits for this record, so the next write does not linger.
 
         Raises:
             RuntimeError: the recorder is closed.
@@ -75,15 +94,27 @@ class OutcomeRecorder:
             raise RuntimeError("the outcome recorder is closed")
         pending = _Pending(attempt, asyncio.get_running_loop().create_future())
         self._pending.append(pending)
+        if hurry or (self.batch_size is not None and len(self._pending) >= self.batch_size):
+            self._ready.set()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._write_pending(), name="spotcheck-worker-records")
         return pending.written
+
+    def hurry(self) -> None:
+        """Start the next write now instead of letting it wait for more outcomes."""
+        self._ready.set()
+
+    @property
+    def backlog(self) -> int:
+        """Outcomes submitted and waiting for the next write (those of the write under way not counted)."""
+        return len(self._pending)
 
     async def flush(self) -> None:
         """Wait until every outcome submitted so far is written or has failed.
 
         Cancelling the caller does not interrupt a write under way: an outcome handed over is still recorded.
         """
+        self._ready.set()
         if self._task is not None:
             await asyncio.gather(asyncio.shield(self._task), return_exceptions=True)
 
@@ -94,6 +125,8 @@ class OutcomeRecorder:
 
     async def _write_pending(self) -> None:
         while self._pending:
+            interrupted = await self._linger()
+            self._ready.clear()
             batch, self._pending = self._pending, []
             try:
                 await self._write_batch(batch)
@@ -103,6 +136,21 @@ class OutcomeRecorder:
                         pending.written.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
                 if not isinstance(exc, Exception):
                     raise
+            if interrupted:
+                raise asyncio.CancelledError
+
+    async def _linger(self) -> bool:
+        """Wait for more outcomes to share the next write; True when cancelled meanwhile (write, then stop)."""
+        if self.linger_s <= 0 or self._ready.is_set():
+            return False
+        try:
+            async with asyncio.timeout(self.linger_s):
+                await self._ready.wait()
+        except TimeoutError:
+            pass
+        except asyncio.CancelledError:
+            return True
+        return False
 
     async def _write_batch(self, batch: list[_Pending]) -> None:
         for delay in self.retry_delays_s:
@@ -164,8 +212,8 @@ class OutcomeWriter:
         audit: list[AuditEntry] = []
         disabled: list[str] = []
         async with self._sessions() as session, session.begin():
-            # A plain bulk insert: one round trip for the batch (the ORM would insert row by row for the ids).
-            await session.execute(insert(DeliveryAttempt), [self._attempt_row(attempt) for attempt in batch])
+            # A plain multi-row insert on the Core table: one round trip for the batch, and no ORM bulk bookkeeping.
+            await session.execute(insert(_ATTEMPTS), [self._attempt_row(attempt) for attempt in batch])
             delivered = {a.item.id: a for a in batch if a.outcome.status == "delivered"}
             newly_delivered = await self._queue.complete(session, delivered)
             for message_id in newly_delivered:

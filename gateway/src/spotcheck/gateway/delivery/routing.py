@@ -9,17 +9,20 @@ No adapter is known here by name: every one is found through the ``spotcheck.ada
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+import httpx
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spotcheck.adapters import (
+    DEFAULT_LIMITS,
     Adapter,
     AdapterContext,
     AdapterError,
@@ -98,6 +101,19 @@ def open_adapter_config(stored: dict[str, Any], master_key: MasterKey, owner: st
     return opened
 
 
+def _pool_limits(concurrency: int) -> httpx.Limits:
+    """The shared client's pool: at least one kept-alive connection per delivery in flight.
+
+    With fewer, the deliveries beyond the kept-alive count would close their connection after each answer and
+    open a new one (TCP and TLS handshakes) for the next.
+    """
+    return httpx.Limits(
+        max_connections=max(DEFAULT_LIMITS.max_connections or 0, concurrency),
+        max_keepalive_connections=max(DEFAULT_LIMITS.max_keepalive_connections or 0, concurrency),
+        keepalive_expiry=DEFAULT_LIMITS.keepalive_expiry,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Routed:
     """The adapter instance, built with the destination's configuration and keys, that delivers the message."""
@@ -139,10 +155,13 @@ class Router:
         self._clock = clock
         self._transport = settings.delivery.http_transport
         self._http = make_http_client(
-            transport=self._transport, allow_private=settings.delivery.allow_private_endpoints
+            transport=self._transport,
+            allow_private=settings.delivery.allow_private_endpoints,
+            limits=_pool_limits(settings.worker.concurrency),
         )
         self._adapters: dict[tuple[Any, ...], Adapter] = {}
         self._platform_routes: dict[str, tuple[float, Adapter]] = {}
+        self._route_lookups: dict[str, asyncio.Future[Routed | Held]] = {}
 
     async def check_installed(self) -> None:
         """Load every adapter that registered platforms and undelivered messages name; fail loudly if one is missing.
@@ -182,6 +201,7 @@ class Router:
     def forget(self, platform_id: str) -> None:
         """Drop a platform's cached route at once (its endpoint was just disabled)."""
         self._platform_routes.pop(platform_id, None)
+        self._route_lookups.pop(platform_id, None)  # the next delivery reads it afresh, not from a lookup under way
 
     async def aclose(self) -> None:
         """Close every adapter built, then the shared HTTP client."""
@@ -196,6 +216,22 @@ class Router:
         cached = self._platform_routes.get(platform_id)
         if cached is not None and cached[0] > self._clock():
             return Routed(cached[1])
+        # One lookup per platform at a time, shared by every delivery that needs it meanwhile: when the route
+        # expires (or at start) a whole batch to the platform would otherwise read the store at once.
+        lookup = self._route_lookups.get(platform_id)
+        if lookup is None:
+            lookup = asyncio.ensure_future(self._look_up_platform_route(platform_id))
+            self._route_lookups[platform_id] = lookup
+            lookup.add_done_callback(lambda done: self._looked_up(platform_id, done))
+        return await asyncio.shield(lookup)
+
+    def _looked_up(self, platform_id: str, lookup: asyncio.Future[Routed | Held]) -> None:
+        if self._route_lookups.get(platform_id) is lookup:
+            del self._route_lookups[platform_id]
+        if not lookup.cancelled():
+            lookup.exception()  # retrieved here too: every waiter may have gone (each re-raises it otherwise)
+
+    async def _look_up_platform_route(self, platform_id: str) -> Routed | Held:
         async with self._sessions() as session:
             platform = await session.get(Platform, platform_id)
             if platform is None:

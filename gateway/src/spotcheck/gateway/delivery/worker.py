@@ -32,6 +32,7 @@ _log = structlog.get_logger("spotcheck.gateway.delivery.worker")
 _IDLE_POLL_S: Final = 1.0
 _ROUND_RETRY_S: Final = 1.0
 _DRAIN_GRACE_S = 10.0  # how long stopping waits for deliveries in flight before cancelling them
+_RECORD_LINGER_S: Final = 0.05  # how long a write of successes waits for more to share its transaction
 
 
 class DeliveryWorker:
@@ -74,7 +75,9 @@ class DeliveryWorker:
             metrics=runtime.metrics,
             on_platform_disabled=self.router.forget,
         )
-        self.recorder = OutcomeRecorder(self.writer)
+        # Successes are recorded while their slot serves the next message: their write may wait a little for
+        # more outcomes to share it; a failure (awaited) or an idle worker ends the wait.
+        self.recorder = OutcomeRecorder(self.writer, linger_s=_RECORD_LINGER_S, batch_size=settings.worker.concurrency)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._semaphore = asyncio.Semaphore(settings.worker.concurrency)
         self._slot_freed = asyncio.Event()
@@ -98,8 +101,9 @@ class DeliveryWorker:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Deliver until ``stop`` is set (or the task is cancelled); wakes at once on new work.
 
-        Deliveries flow: whenever a slot of ``worker_concurrency`` frees up, due messages are claimed for the free
-        slots, so one slow endpoint or the tail of a batch never holds the others back.
+        Deliveries flow: as slots of ``worker_concurrency`` free up, due messages are claimed for them (a few ahead,
+        waiting for a slot), so one slow endpoint or the tail of a batch never holds the others back. A slot is
+        freed when a success is answered; its record joins the next group commit meanwhile.
 
         Raises:
             AdapterError: at start, an adapter in use is not installed (see :meth:`preflight`).
@@ -157,13 +161,16 @@ class DeliveryWorker:
         """Claim due messages for the free slots and start them.
 
         Returns True when the slots are (nearly) all busy and more may be due, False when the outbox had fewer due
-        messages than there was room for.
+        messages than there was room for. Some messages beyond the slots are claimed ahead (see below).
         """
-        # Claim once a quarter of the slots is free rather than for every single one: a claim is a write
-        # transaction, and one per delivery would cost more than the wait it saves.
-        threshold = max(1, min(self.settings.worker.batch, self.settings.worker.concurrency) // 4)
+        # Claim once half the slots' worth is due for a top-up rather than for every single one: a claim is a
+        # write, and one per delivery would cost more CPU than the deliveries themselves. As many again are claimed
+        # ahead and wait for a slot, so a slot that frees starts its next message at once instead of waiting out
+        # the claim's round trips: the claim runs beside the deliveries, never between them.
+        threshold = max(1, min(self.settings.worker.batch, self.settings.worker.concurrency) // 2)
+        room = self.settings.worker.concurrency + threshold
         while True:
-            free = self.settings.worker.concurrency - len(self._in_flight)
+            free = room - len(self._in_flight)
             if free < threshold and self._in_flight:
                 return True
             limit = min(self.settings.worker.batch, free)
@@ -178,7 +185,17 @@ class DeliveryWorker:
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
         self._slot_freed.set()
-        if not task.cancelled() and (exc := task.exception()) is not None:
+        if not self._in_flight:
+            self.recorder.hurry()  # no outcome is coming to share the write: make these durable now
+        if not task.cancelled():
+            self._log_unrecorded(task.exception())
+
+    def _recorded(self, written: asyncio.Future[None]) -> None:
+        if not written.cancelled():
+            self._log_unrecorded(written.exception())
+
+    def _log_unrecorded(self, exc: BaseException | None) -> None:
+        if exc is not None:
             # The outcome could not be recorded (the store is away): the lease lapses and the message is retried.
             _log.warning("delivery not recorded", worker=self.worker_id, error=f"{type(exc).__name__}: {exc}")
 
@@ -203,6 +220,7 @@ class DeliveryWorker:
         for task in tasks:
             task.add_done_callback(self._in_flight.discard)
         await asyncio.gather(*tasks)
+        await self.recorder.flush()  # successes are recorded after their slot is freed: wait for those too
         return len(claimed)
 
     # ---- one delivery, stage by stage -----------------------------------------------------------------------
@@ -217,8 +235,18 @@ class DeliveryWorker:
                 return
             attempt = await make_call(prepared, limiter=self.limiter)
             self.breaker.record(item.endpoint, attempt.outcome.status)
-            # Recorded before the slot is freed, so a 410 disables the endpoint before the next message is tried.
-            await self.recorder.submit(attempt)
+            failed = attempt.outcome.status != "delivered"
+            written = self.recorder.submit(attempt, hurry=failed)
+            if failed or self.recorder.backlog > self.settings.worker.concurrency:
+                # A failure is recorded before its slot is freed, so a 410 disables the endpoint before the next
+                # message is tried; and a store that falls behind holds the slots rather than piling outcomes up.
+                await written
+                return
+        # A success is made durable by the next group commit while the slot already serves the next message: the
+        # commit costs round trips, the slot would sit idle through them. Until the record commits the message
+        # keeps its lease, so nobody claims it; should the record be lost, the lease lapses and the message goes
+        # out again with the same webhook-id (at least once, as after a crash).
+        written.add_done_callback(self._recorded)
 
     # ---- stopping -------------------------------------------------------------------------------------------
 
