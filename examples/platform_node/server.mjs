@@ -18,8 +18,8 @@ const MAX_BODY_BYTES = 1024 * 1024;
 const ORDER_TYPES = new Set(["stop_sale.order", "delisting.order", "takedown.order"]);
 // The replies' schemas are published next to the notices'; a platform never receives one.
 const REPLY_TYPES = new Set([
-  "notice.acknowledged", "order.confirmed", "records.provided", "merchant.identity", "takedown.reported",
-  "reinspection.applied",
+  "notice.acknowledged", "order.confirmed", "records.provided", "records.unavailable", "merchant.identity",
+  "takedown.reported", "reinspection.applied",
 ]);
 
 // ---- the platform's own data (a real platform queries its services) ----
@@ -28,6 +28,7 @@ const LISTINGS = [
   { id: "L-3003", trademark: "暖暖®", specModel: "ＮＮ－ＨＴ２０００" }, // full-width spelling of the same model
   { id: "L-4004", trademark: "暖暖", specModel: "NN-HT2000S" }, // another model: never matched
 ];
+const ORDERS = new Set(["NODE-T-0001"]); // order numbers the platform still has records of
 const CLOSED_SHOPS = new Map([["shop-88001", "店铺已关闭，经营者登记的电话与地址均无效"]]);
 const MERCHANTS = new Map([
   ["shop-1001", { legal_name: "某某电器有限公司", address: "杭州市西湖区某路1号", contact: "0571-0000000", uscc: "91330100799655058B" }],
@@ -70,7 +71,14 @@ async function answer(gateway, notice, webhookId, receivedAt, log) {
   const base = { case_id: data.case_id, in_reply_to: webhookId };
   await gateway.send("notice.acknowledged", { ...base, received_at: receivedAt }); // 签收: every notice
   if (type === "records.request") {
-    for (const orderNo of data.orders) {
+    // 三(一): confirm each order the platform knows; declare, with a reason, the ones it has no record of.
+    const known = data.orders.filter((orderNo) => ORDERS.has(orderNo));
+    const unknown = data.orders.filter((orderNo) => !ORDERS.has(orderNo));
+    if (unknown.length > 0) {
+      await gateway.send("records.unavailable", { ...base, orders: unknown, reason: "平台无该订单的交易记录" });
+    }
+    if (known.length === 0) return log.log(`answered ${type} ${webhookId}: no order known, no records due`);
+    for (const orderNo of known) {
       await gateway.send("order.confirmed", {
         ...base,
         order_no: orderNo,
@@ -82,7 +90,7 @@ async function answer(gateway, notice, webhookId, receivedAt, log) {
         listing_snapshot_sha256: EVIDENCE_SHA256,
       });
     }
-    const { records, logs } = recordsOf(data.shop_id, data.orders, data.records_from, data.records_until);
+    const { records, logs } = recordsOf(data.shop_id, known, data.records_from, data.records_until);
     const upload = await gateway.provideRecords(data.case_id, webhookId, records, logs, { chunkSize: 1000 });
     const last = upload.answers.at(-1);
     log.log(`records.provided ${upload.uploadId}: ${upload.chunkCount} chunks, set ${upload.setSha256}, last ` +
@@ -103,12 +111,14 @@ async function answer(gateway, notice, webhookId, receivedAt, log) {
         : type === "delisting.order"
           ? [["stop_trading_service"], matchListings(data.trademark, data.spec_model), []]
           : [data.measures, data.listing_ids, data.include_shop ? [data.merchant.shop_id] : []];
+    const listings = listingIds.filter(Boolean);
     await gateway.send("takedown.reported", {
       ...base,
       order_type: type,
       measures_taken: measures,
-      listing_ids: listingIds.filter(Boolean),
+      listing_ids: listings,
       shop_ids: shopIds,
+      none_found: listings.length === 0 && shopIds.length === 0, // 未发现: nothing of the order is on the platform
       effective_at: new Date().toISOString(),
       evidence_sha256: [EVIDENCE_SHA256],
     });

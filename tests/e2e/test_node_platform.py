@@ -218,6 +218,7 @@ async def test_node_platform_answers_a_whole_failing_case(tmp_path: Path) -> Non
     platform_notices = [m for m in messages if m["recipient_kind"] == "platform"]
     assert kinds.count("notice.acknowledged") == len(platform_notices)
     assert kinds.count("order.confirmed") == 1
+    assert kinds.count("records.unavailable") == 1  # 三(一): NODE-T-0002, declared with a reason
     assert kinds.count("merchant.identity") == 1
     assert kinds.count("takedown.reported") == 3  # stop-sale, delisting and takedown orders
     # The records upload: 2,500 records and 1,000 log lines in three chunks whose RFC 8785 digests the gateway checked.
@@ -233,7 +234,7 @@ async def test_node_platform_answers_a_whole_failing_case(tmp_path: Path) -> Non
         ("stop_trading_service",),
     ]
     assert ["L-1001", "L-3003"] in [m["listings"] for m in reported]  # the delisting matched both spellings
-    assert case["order_confirmation"], case
+    assert list(case["order_confirmation"]) == ["NODE-T-0001"], case
     assert time.monotonic() - started < 60
 
 
@@ -300,7 +301,7 @@ async def _run_case(call: Callable[..., Awaitable[dict[str, Any]]], api: httpx.A
     await call(
         f"/cases/{cid}/records-request",
         {
-            "order_nos": ["NODE-T-0001"],
+            "order_nos": ["NODE-T-0001", "NODE-T-0002"],  # the platform has no record of the second
             "records_from": (now - timedelta(days=90)).isoformat(),
             "records_until": now.isoformat(),
         },

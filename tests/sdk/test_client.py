@@ -21,6 +21,7 @@ from spotcheck.schemas import (
     MerchantIdentity,
     NoticeAcknowledged,
     OrderConfirmed,
+    RecordsUnavailable,
     ReinspectionApplied,
     TakedownReported,
     decode_reply,
@@ -462,6 +463,12 @@ REPLIES: list[tuple[str, type[Any], dict[str, Any], dict[str, Any]]] = [
         {"order_no": "T2026001", "amount_fen": 19900, "shipped_at": None},
     ),
     (
+        "declare_records_unavailable",
+        RecordsUnavailable,
+        {"orders": ("T2026001", "T2026002"), "reason": "订单已超过平台保存期限，记录已删除"},
+        {"orders": ["T2026001", "T2026002"], "reason": "订单已超过平台保存期限，记录已删除"},
+    ),
+    (
         "report_identity",
         MerchantIdentity,
         {
@@ -489,7 +496,13 @@ REPLIES: list[tuple[str, type[Any], dict[str, Any], dict[str, Any]]] = [
             "shop_ids": ("shop-1001",),
             "evidence_sha256": (SHA,),
         },
-        {"measures_taken": ["delete", "block"], "listing_ids": ["L-88"], "effective_at": NOW},
+        {"measures_taken": ["delete", "block"], "listing_ids": ["L-88"], "effective_at": NOW, "none_found": False},
+    ),
+    (
+        "report_takedown_none_found",
+        TakedownReported,
+        {"order_type": "delisting.order", "measures_taken": ("stop_trading_service",), "none_found": True},
+        {"none_found": True, "listing_ids": [], "shop_ids": []},
     ),
     (
         "relay_reinspection",
@@ -516,13 +529,39 @@ def test_each_reply_method_sends_its_typed_message(
     expected: dict[str, Any],
 ) -> None:
     route = mock.post(INTAKE).mock(return_value=accepted())
-    receipt = getattr(client, method)("case-1", "msg_notice", **arguments)
+    receipt = getattr(client, method.removesuffix("_none_found"))("case-1", "msg_notice", **arguments)
     assert isinstance(receipt, ReplyReceipt)
     reply = decode_reply(route.calls.last.request.content)
     assert isinstance(reply, message_class)
     assert (reply.data.case_id, reply.data.in_reply_to, reply.data.platform_id) == ("case-1", "msg_notice", PLATFORM)
     for field, value in expected.items():
         assert getattr(reply.data, field) == value, field
+
+
+RULE_BREAKS: list[tuple[str, dict[str, Any], str]] = [
+    ("declare_records_unavailable", {"orders": ["T2026001", "T2026001"], "reason": "无记录"}, "$.data.orders[1]"),
+    (
+        "report_takedown",
+        {"order_type": "delisting.order", "measures_taken": ["block"], "shop_ids": ["shop-1"], "none_found": True},
+        "$.data.none_found",
+    ),
+    (
+        "report_identity",
+        {"shop_id": "shop-1001", "legal_name": "某某公司", "address": "杭州市", "contact": "0571-0000000"},
+        "$.data.uscc",
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "arguments", "path"), RULE_BREAKS, ids=[r[0] for r in RULE_BREAKS])
+def test_a_rule_across_fields_raises_contract_error_naming_the_field(
+    client: GatewayClient, mock: respx.MockRouter, method: str, arguments: dict[str, Any], path: str
+) -> None:
+    route = mock.post(INTAKE).mock(return_value=accepted())
+    with pytest.raises(ContractError) as caught:
+        getattr(client, method)("case-1", "msg_notice", **arguments)
+    assert caught.value.path == path
+    assert route.call_count == 0
 
 
 def test_constructor_refuses_unusable_settings(keys: tuple[str, str]) -> None:

@@ -14,8 +14,10 @@ import pytest
 import respx
 
 from spotcheck.schemas import (
+    ContractError,
     NoticeAcknowledged,
     RecordsProvided,
+    RecordsUnavailable,
     TakedownReported,
     TransactionRecord,
     decode_reply,
@@ -194,6 +196,46 @@ async def test_400_and_401_are_not_retried(
         await client.acknowledge("msg_n", "case-1")
     assert route.call_count == 2
     assert clock.sleeps == []
+
+
+async def test_records_unavailable_and_a_takedown_with_none_found(
+    client: AsyncGatewayClient, mock: respx.MockRouter
+) -> None:
+    route = mock.post(INTAKE).mock(return_value=accepted("records.unavailable"))
+    receipt = await client.declare_records_unavailable(
+        "case-1", "msg_request", orders=["T1", "T2"], reason="平台无该订单记录", idempotency_key="decl-1"
+    )
+    assert (receipt.status, receipt.webhook_id) == ("accepted", "decl-1")
+    declared = decode_reply(route.calls.last.request.content)
+    assert isinstance(declared, RecordsUnavailable)
+    assert (declared.data.orders, declared.data.reason, declared.data.platform_id) == (
+        ["T1", "T2"],
+        "平台无该订单记录",
+        PLATFORM,
+    )
+
+    await client.report_takedown(
+        "case-1", "msg_order", order_type="delisting.order", measures_taken=["stop_trading_service"], none_found=True
+    )
+    reported = decode_reply(route.calls.last.request.content)
+    assert isinstance(reported, TakedownReported)
+    assert (reported.data.none_found, reported.data.listing_ids, reported.data.shop_ids) == (True, [], [])
+
+    # A rule across fields is refused before anything is sent, naming the field as the gateway would.
+    with pytest.raises(ContractError) as repeated:
+        await client.declare_records_unavailable("case-1", "msg_request", orders=["T1", "T1"], reason="重复")
+    assert repeated.value.path == "$.data.orders[1]"
+    with pytest.raises(ContractError) as contradictory:
+        await client.report_takedown(
+            "case-1",
+            "msg_order",
+            order_type="takedown.order",
+            measures_taken=["delete"],
+            listing_ids=["L-1"],
+            none_found=True,
+        )
+    assert contradictory.value.path == "$.data.none_found"
+    assert route.call_count == 2
 
 
 async def test_provide_records_resumes_after_a_failure(

@@ -104,10 +104,12 @@ async def open_case_to_records_request(regulator: Regulator, public_key: str) ->
             "registration_division": "330106",
         },
     )
+    maker = await regulator.post("/v1/manufacturers", {"name": "慈溪某某电器厂", "division_code": "330282"})
     case = await regulator.post(
         "/v1/cases",
         {
             "merchant_id": merchant["id"],
+            "manufacturer_id": maker["id"],
             "plan_reference": "浙市监抽〔2026〕12号",
             "product": {"sample_name": "电热水壶", "trademark": "美的", "spec_model": "MK-HJ1705"},
         },
@@ -240,3 +242,71 @@ async def test_a_platform_answers_a_records_request_through_the_client(
     with pytest.raises(AuthenticationError) as refused:
         await stranger.acknowledge(sampling_notice, case_id)
     assert (refused.value.http_status, refused.value.code) == (401, "bad-signature")
+
+
+async def order_stop_sale(regulator: Regulator, case_id: str) -> str:
+    """Take a sampled case through a failing, hazardous result to the stop-sale order; returns the order's id."""
+    await regulator.post(
+        f"/v1/cases/{case_id}/result",
+        {
+            "received_at": NOW.isoformat(),
+            "conclusion": "fail",
+            "report_no": "ZJQI-2026-0456",
+            "institution": "浙江省质检院",
+            "failing_items": [
+                {"item": "泄漏电流", "standard": "GB 4706.1-2005", "required": "≤0.75 mA", "measured": "2.1 mA"}
+            ],
+            "hazardous": True,
+            "mandatory_standard_failed": True,
+        },
+    )
+    await regulator.post(f"/v1/cases/{case_id}/result-notices")
+    for role in ("merchant", "manufacturer"):  # 三(三): each party's written waiver, its statement in evidence
+        statement = await regulator.http.post(
+            f"/v1/cases/{case_id}/evidence",
+            params={"step": "other", "description": f"{role} 书面放弃复检声明"},
+            content=f"%PDF-1.4\n% {role} {case_id}\n%%EOF\n".encode(),
+            headers={**regulator.headers, "content-type": "application/octet-stream"},
+        )
+        assert statement.status_code == 201, statement.text
+        waiver = {"party_role": role, "waived_by": f"{role} 法定代表人", "statement_sha256": statement.json()["sha256"]}
+        await regulator.post(f"/v1/cases/{case_id}/reinspection-waivers", waiver)
+    await regulator.post(f"/v1/cases/{case_id}/finalize")
+    await regulator.post(f"/v1/cases/{case_id}/publish")
+    await regulator.post(f"/v1/cases/{case_id}/stop-sale", {"warning_measures": ["下架", "消费警示"]})
+    return await regulator.notice_id(case_id, "stop_sale.order")
+
+
+async def test_the_gateway_takes_records_unavailable_and_a_takedown_with_none_found(
+    gateway: tuple[AsyncTestClient[Any], Regulator],
+) -> None:
+    """The client's wire format is what the gateway accepts (三(一), 四(二)); refusals name the field."""
+    http, regulator = gateway
+    secret_key, public_key = generate_keypair()
+    case_id, _, records_request = await open_case_to_records_request(regulator, public_key)
+    client = AsyncGatewayClient(str(http.base_url), PLATFORM, secret_key, max_retries=0, http_client=http)
+
+    with pytest.raises(InvalidRequestError) as unrequested:
+        await client.declare_records_unavailable(case_id, records_request, orders=["T2026009"], reason="平台无该订单")
+    assert unrequested.value.http_status == 422
+    assert "$.data.orders[0]" in (unrequested.value.detail or "")
+    declared = await client.declare_records_unavailable(
+        case_id, records_request, orders=["T2026001"], reason="订单已超过平台保存期限，记录已删除"
+    )
+    assert (declared.type, declared.detail) == (
+        "records.unavailable",
+        {"declared_unavailable": ["T2026001"], "missing": [], "complete": True},  # every order declared: no records due
+    )
+
+    stop_sale = await order_stop_sale(regulator, case_id)
+    reported = await client.report_takedown(
+        case_id, stop_sale, order_type="stop_sale.order", measures_taken=["stop_sale"], none_found=True
+    )
+    assert (reported.status, reported.type, reported.detail) == (
+        "accepted",
+        "takedown.reported",
+        {"reported": stop_sale, "listings": 0},
+    )
+    case = (await http.get(f"/v1/cases/{case_id}", headers=regulator.headers)).json()
+    [measure] = [m for m in case["measures"] if m["kind"] == "reported"]
+    assert (measure["none_found"], measure["listings"], measure["shops"]) == (True, [], [])

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 
 import { Webhook } from "standardwebhooks";
 
-import { GatewayClient, chunkDigest, chunksOf, loadSchemas, setDigest } from "../replies.mjs";
+import { GatewayClient, chunkDigest, chunksOf, firstError, loadSchemas, setDigest } from "../replies.mjs";
 import { createPlatform, matchListings } from "../server.mjs";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
@@ -64,7 +64,15 @@ describe("receiving notices", () => {
 
   async function withPlatform(run) {
     const sent = [];
-    const gateway = { send: async (type, data) => sent.push({ type, data }) };
+    // Every reply must pass its published schema, as GatewayClient checks before it sends.
+    const gateway = {
+      async send(type, data) {
+        const validate = validators.get(type);
+        const message = { type, timestamp: new Date().toISOString(), data: { platform_id: "node-mall", ...data } };
+        if (!validate(message)) throw new Error(`${type} breaks the contract at ${firstError(validate)}`);
+        sent.push({ type, data });
+      },
+    };
     const { server, pending } = createPlatform({ noticeSecret: secret, validators, gateway, log: quiet });
     server.listen(0, "127.0.0.1");
     await once(server, "listening");
@@ -109,6 +117,36 @@ describe("receiving notices", () => {
       const future = await post(url, '{"type":"some.future_notice"}', { id: "msg_3" });
       assert.deepEqual(await future.json(), { status: "unhandled" });
       assert.equal(sent.length, 0);
+    });
+  });
+
+  it("declares orders it has no record of, and reports none_found when no listing matches", async () => {
+    const { authority, issued_at } = notice.data;
+    const request = {
+      type: "records.request",
+      timestamp: issued_at,
+      data: {
+        case_id: "case_1", authority, issued_at, shop_id: "shop-88001", orders: ["NODE-T-9999"],
+        records_from: "2026-11-01T00:00:00Z", records_until: "2026-12-01T00:00:00Z", needed: ["transaction_records"],
+      },
+    };
+    const delisting = {
+      type: "delisting.order",
+      timestamp: issued_at,
+      data: {
+        case_id: "case_1", authority, issued_at, sample_name: "电暖器", trademark: "暖暖", spec_model: "NN-HT9000",
+        hazardous: true, mandatory_standard: "GB 4706.1-2005", list_published_at: issued_at,
+      },
+    };
+    await withPlatform(async (url, sent, pending) => {
+      assert.equal((await post(url, JSON.stringify(request), { id: "msg_r" })).status, 200);
+      assert.equal((await post(url, JSON.stringify(delisting), { id: "msg_d" })).status, 200);
+      await Promise.all([...pending]);
+      const replies = Object.fromEntries(sent.filter((s) => s.type !== "notice.acknowledged").map((s) => [s.type, s]));
+      assert.deepEqual(Object.keys(replies).sort(), ["records.unavailable", "takedown.reported"]); // no records due
+      assert.deepEqual(replies["records.unavailable"].data.orders, ["NODE-T-9999"]);
+      const { none_found, listing_ids, shop_ids } = replies["takedown.reported"].data;
+      assert.deepEqual([none_found, listing_ids, shop_ids], [true, [], []]);
     });
   });
 

@@ -46,15 +46,15 @@ from spotcheck.schemas import (
     NoticeAcknowledgedData,
     OrderConfirmed,
     OrderConfirmedData,
-    RecordsProvided,
-    RecordsProvidedData,
+    RecordsUnavailable,
+    RecordsUnavailableData,
     ReinspectionApplied,
     ReinspectionAppliedData,
     TakedownReported,
     TakedownReportedData,
     encode_message,
 )
-from spotcheck.sdk._chunks import RecordChunks, UploadState, new_upload_id
+from spotcheck.sdk._chunks import RecordChunks, UploadState
 from spotcheck.sdk._errors import (
     APIError,
     AuthenticationError,
@@ -63,6 +63,7 @@ from spotcheck.sdk._errors import (
     RateLimitError,
     ServerError,
 )
+from spotcheck.sdk._replies import checked, chunk_message, upload_state
 from spotcheck.sdk._retry import RETRYABLE_STATUSES, RetryableFailure, RetryPolicy
 from spotcheck.sdk._retry_after import parse_retry_after
 from spotcheck.sdk._signing import Webhook, new_message_id
@@ -72,11 +73,9 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from spotcheck.schemas import LogEntry, Reply, ReportedMeasure, TransactionRecord
-    from spotcheck.sdk._chunks import RecordChunk
 
 __all__ = ["AsyncGatewayClient", "GatewayClient", "ReplyReceipt", "UploadReceipt"]
 
-DEFAULT_CHUNK_SIZE: Final = 1_000
 _PROBLEM_PREFIX: Final = "urn:spotcheck:problem:"
 _MAX_DETAIL_CHARS: Final = 1_000
 _AUTHENTICATION_STATUSES: Final = frozenset({401, 403})
@@ -336,6 +335,39 @@ class _GatewayCore(Generic[_R]):
         )
         return self._send(OrderConfirmed(timestamp=self._now(), data=data), idempotency_key)
 
+    def declare_records_unavailable(
+        self, case_id: str, in_reply_to: str, *, orders: Sequence[str], reason: str, idempotency_key: str | None = None
+    ) -> _R:
+        """Declare orders of a records request that cannot be provided (``records.unavailable``, 无法提供说明).
+
+        Under 三(一) of the opinion a records request is answered once each of its orders is confirmed
+        (:meth:`confirm_order`) or declared here with a reason; when every order is declared, no records are due.
+
+        Args:
+            case_id: the case of the records request.
+            in_reply_to: the ``webhook-id`` of the ``records.request`` notice.
+            orders: the order numbers of the request that cannot be provided, each once.
+            reason: why they cannot be provided.
+            idempotency_key: as :meth:`acknowledge`.
+
+        Returns:
+            The :class:`ReplyReceipt` (a coroutine of one on :class:`AsyncGatewayClient`).
+
+        Raises:
+            ContractError: the message breaks the contract (e.g. an order listed twice); nothing was sent.
+            APIError: as :meth:`acknowledge`.
+        """
+        data = checked(
+            lambda: RecordsUnavailableData(
+                case_id=case_id,
+                in_reply_to=in_reply_to,
+                platform_id=self._platform_id,
+                orders=list(orders),
+                reason=reason,
+            )
+        )
+        return self._send(RecordsUnavailable(timestamp=self._now(), data=data), idempotency_key)
+
     def report_identity(
         self,
         case_id: str,
@@ -374,17 +406,19 @@ class _GatewayCore(Generic[_R]):
                 was sent.
             APIError: as :meth:`acknowledge`.
         """
-        data = MerchantIdentityData(
-            case_id=case_id,
-            in_reply_to=in_reply_to,
-            platform_id=self._platform_id,
-            shop_id=shop_id,
-            legal_name=legal_name,
-            address=address,
-            contact=contact,
-            uscc=uscc,
-            id_type=id_type,
-            id_number=id_number,
+        data = checked(
+            lambda: MerchantIdentityData(
+                case_id=case_id,
+                in_reply_to=in_reply_to,
+                platform_id=self._platform_id,
+                shop_id=shop_id,
+                legal_name=legal_name,
+                address=address,
+                contact=contact,
+                uscc=uscc,
+                id_type=id_type,
+                id_number=id_number,
+            )
         )
         return self._send(MerchantIdentity(timestamp=self._now(), data=data), idempotency_key)
 
@@ -409,13 +443,15 @@ class _GatewayCore(Generic[_R]):
             ContractError: the message breaks the contract; nothing was sent.
             APIError: as :meth:`acknowledge`.
         """
-        data = MerchantIdentityData(
-            case_id=case_id,
-            in_reply_to=in_reply_to,
-            platform_id=self._platform_id,
-            shop_id=shop_id,
-            unable=True,
-            unable_reason=reason,
+        data = checked(
+            lambda: MerchantIdentityData(
+                case_id=case_id,
+                in_reply_to=in_reply_to,
+                platform_id=self._platform_id,
+                shop_id=shop_id,
+                unable=True,
+                unable_reason=reason,
+            )
         )
         return self._send(MerchantIdentity(timestamp=self._now(), data=data), idempotency_key)
 
@@ -426,14 +462,17 @@ class _GatewayCore(Generic[_R]):
         *,
         order_type: OrderType,
         measures_taken: Sequence[ReportedMeasure],
-        listing_ids: Sequence[str],
-        shop_ids: Sequence[str],
+        listing_ids: Sequence[str] = (),
+        shop_ids: Sequence[str] = (),
+        none_found: bool = False,
         effective_at: datetime | None = None,
         evidence_sha256: Sequence[str] = (),
         note: str | None = None,
         idempotency_key: str | None = None,
     ) -> _R:
         """Report how a stop-sale, delisting or takedown order was carried out (``takedown.reported``).
+
+        Name the listings or shops acted on, or report with ``none_found`` that the platform found none.
 
         Args:
             case_id: the order's case.
@@ -442,6 +481,8 @@ class _GatewayCore(Generic[_R]):
             measures_taken: what was done (``delete``, ``block``, ``stop_sale`` …), each once.
             listing_ids: listings affected.
             shop_ids: shops affected.
+            none_found: no listing or shop of the order was found (未发现); ``listing_ids`` and ``shop_ids``
+                are then empty.
             effective_at: when the measures took effect; now when omitted.
             evidence_sha256: SHA-256 of evidence files (screenshots, logs).
             note: further explanation.
@@ -451,21 +492,24 @@ class _GatewayCore(Generic[_R]):
             The :class:`ReplyReceipt` (a coroutine of one on :class:`AsyncGatewayClient`).
 
         Raises:
-            ContractError: the message breaks the contract; nothing was sent.
+            ContractError: the message breaks the contract (e.g. ``none_found`` with ids); nothing was sent.
             APIError: as :meth:`acknowledge`.
         """
         now = self._now()
-        data = TakedownReportedData(
-            case_id=case_id,
-            in_reply_to=in_reply_to,
-            platform_id=self._platform_id,
-            order_type=order_type,
-            measures_taken=list(measures_taken),
-            listing_ids=list(listing_ids),
-            shop_ids=list(shop_ids),
-            effective_at=effective_at or now,
-            evidence_sha256=list(evidence_sha256),
-            note=note,
+        data = checked(
+            lambda: TakedownReportedData(
+                case_id=case_id,
+                in_reply_to=in_reply_to,
+                platform_id=self._platform_id,
+                order_type=order_type,
+                measures_taken=list(measures_taken),
+                listing_ids=list(listing_ids),
+                shop_ids=list(shop_ids),
+                effective_at=effective_at or now,
+                evidence_sha256=list(evidence_sha256),
+                note=note,
+                none_found=none_found,
+            )
         )
         return self._send(TakedownReported(timestamp=now, data=data), idempotency_key)
 
@@ -504,17 +548,19 @@ class _GatewayCore(Generic[_R]):
             ContractError: the message breaks the contract; nothing was sent.
             APIError: as :meth:`acknowledge`.
         """
-        data = ReinspectionAppliedData(
-            case_id=case_id,
-            in_reply_to=in_reply_to,
-            platform_id=self._platform_id,
-            applicant_role=applicant_role,
-            applicant_name=applicant_name,
-            applied_at=applied_at,
-            application_sha256=application_sha256,
-            reason=reason,
-            applicant_uscc=applicant_uscc,
-            result_received_at=result_received_at,
+        data = checked(
+            lambda: ReinspectionAppliedData(
+                case_id=case_id,
+                in_reply_to=in_reply_to,
+                platform_id=self._platform_id,
+                applicant_role=applicant_role,
+                applicant_name=applicant_name,
+                applied_at=applied_at,
+                application_sha256=application_sha256,
+                reason=reason,
+                applicant_uscc=applicant_uscc,
+                result_received_at=result_received_at,
+            )
         )
         return self._send(ReinspectionApplied(timestamp=self._now(), data=data), idempotency_key)
 
@@ -530,53 +576,6 @@ class _GatewayCore(Generic[_R]):
         headers["accept"] = "application/json, application/problem+json"
         headers["user-agent"] = _user_agent()
         return headers
-
-    def _upload_state(
-        self,
-        case_id: str,
-        in_reply_to: str,
-        chunk_size: int | None,
-        upload_id: str | None,
-        state: UploadState | None,
-    ) -> UploadState:
-        """Return the state to upload with: ``state`` checked against the call, or a new one."""
-        if state is None:
-            return UploadState(
-                upload_id=upload_id or new_upload_id(),
-                case_id=case_id,
-                in_reply_to=in_reply_to,
-                chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size,
-            )
-        state.check_consistent()
-        mismatches = [
-            name
-            for name, given, held in (
-                ("upload_id", upload_id, state.upload_id),
-                ("case_id", case_id, state.case_id),
-                ("in_reply_to", in_reply_to, state.in_reply_to),
-                ("chunk_size", chunk_size, state.chunk_size),
-            )
-            if given is not None and given != held
-        ]
-        if mismatches:
-            raise ValueError(f"the upload state was made for another {', '.join(mismatches)}")
-        return state
-
-    def _chunk_message(self, state: UploadState, chunk: RecordChunk) -> RecordsProvided:
-        assert state.set_sha256 is not None  # noqa: S101 - planned before any chunk is built
-        data = RecordsProvidedData(
-            case_id=state.case_id,
-            in_reply_to=state.in_reply_to,
-            platform_id=self._platform_id,
-            upload_id=state.upload_id,
-            chunk_index=chunk.index,
-            chunk_count=state.chunk_count,
-            chunk_sha256=chunk.sha256,
-            set_sha256=state.set_sha256,
-            records=chunk.records,
-            logs=chunk.logs,
-        )
-        return RecordsProvided(timestamp=self._now(), data=data)
 
     @staticmethod
     def _upload_receipt(state: UploadState, sent: list[ReplyReceipt], skipped: int) -> UploadReceipt:
@@ -781,13 +780,13 @@ class GatewayClient(_GatewayCore[ReplyReceipt]):
             ContractError: a chunk breaks the contract (``path`` names the field); nothing more is sent.
             APIError: the gateway refused a chunk or could not be reached; the state keeps what was accepted.
         """
-        state = self._upload_state(case_id, in_reply_to, chunk_size, upload_id, state)
+        state = upload_state(case_id, in_reply_to, chunk_size, upload_id, state)
         sent: list[ReplyReceipt] = []
         with RecordChunks(records, logs, chunk_size=state.chunk_size) as chunks:
             state.adopt(chunks.digests())
             skipped = len(state.accepted)
             for chunk in chunks.chunks(skip=frozenset(state.accepted)):
-                sent.append(self._send(self._chunk_message(state, chunk), None))
+                sent.append(self._send(chunk_message(self._platform_id, self._now(), state, chunk), None))
                 state.accepted.add(chunk.index)
                 if on_progress is not None:
                     on_progress(state)
@@ -904,13 +903,13 @@ class AsyncGatewayClient(_GatewayCore[Coroutine[Any, Any, ReplyReceipt]]):
             ContractError: as :meth:`GatewayClient.provide_records`.
             APIError: as :meth:`GatewayClient.provide_records`.
         """
-        state = self._upload_state(case_id, in_reply_to, chunk_size, upload_id, state)
+        state = upload_state(case_id, in_reply_to, chunk_size, upload_id, state)
         sent: list[ReplyReceipt] = []
         with RecordChunks(records, logs, chunk_size=state.chunk_size) as chunks:
             state.adopt(chunks.digests())
             skipped = len(state.accepted)
             for chunk in chunks.chunks(skip=frozenset(state.accepted)):
-                sent.append(await self._send(self._chunk_message(state, chunk), None))
+                sent.append(await self._send(chunk_message(self._platform_id, self._now(), state, chunk), None))
                 state.accepted.add(chunk.index)
                 if on_progress is not None:
                     on_progress(state)
