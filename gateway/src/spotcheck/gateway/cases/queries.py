@@ -5,11 +5,12 @@ Every read goes through :func:`load_case`, so an unknown case answers 404 and an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.access import Principal
@@ -21,6 +22,7 @@ from spotcheck.gateway.store.models import (
     Case,
     CaseEvent,
     Deadline,
+    Manufacturer,
     Merchant,
     OutboundMessage,
     Platform,
@@ -31,7 +33,7 @@ from spotcheck.gateway.store.types import utcnow
 from spotcheck.gateway.web.problems import ProblemError
 from spotcheck.gateway.workdays import WorkdayCalendar
 
-__all__ = ["CaseDetail", "CaseQueries", "load_case", "read_case"]
+__all__ = ["CaseDetail", "CaseParties", "CaseQueries", "load_case", "load_case_with_parties", "read_case"]
 
 
 @dataclass(frozen=True)
@@ -59,23 +61,84 @@ async def load_case(session: AsyncSession, principal: Principal, case_id: str) -
     return case
 
 
+@dataclass(frozen=True)
+class CaseParties:
+    """A case's merchant, platform and manufacturer, and the authority over the platform's province (its id).
+
+    Read with the case in one query by :func:`load_case_with_parties`; holding them keeps them in the session's
+    identity map, so later ``session.get`` calls for them are answered without asking the database.
+    """
+
+    merchant: Merchant | None
+    platform: Platform | None
+    manufacturer: Manufacturer | None
+    platform_province_authority: str | None
+    """The id of the authority whose division is the platform's province (None: no platform, or no such authority)."""
+
+
+async def load_case_with_parties(session: AsyncSession, principal: Principal, case_id: str) -> tuple[Case, CaseParties]:
+    """As :func:`load_case` (404 unknown, 403 outside the jurisdiction), with the case's parties in the same query."""
+    structlog.contextvars.bind_contextvars(case_id=case_id)
+    province_authority = (
+        select(Authority.id)
+        .where(Authority.division_code == func.substr(Platform.province_code, 1, 2).concat("0000"))
+        .limit(1)
+        .scalar_subquery()
+    )
+    found = (
+        await session.execute(
+            select(Case, Merchant, Platform, Manufacturer, province_authority)
+            .outerjoin(Merchant, Merchant.id == Case.merchant_id)
+            .outerjoin(Platform, Platform.id == Case.platform_id)
+            .outerjoin(Manufacturer, Manufacturer.id == Case.manufacturer_id)
+            .where(Case.id == case_id)
+        )
+    ).first()
+    if found is None:
+        raise ProblemError(404, "not-found", f"no such case: {case_id}")
+    case, merchant, platform, manufacturer, authority_id = found
+    if not principal.can_access_case(case):
+        raise ProblemError(403, "outside-jurisdiction", f"case {case_id} is outside this authority's jurisdiction")
+    return case, CaseParties(merchant, platform, manufacturer, authority_id if platform is not None else None)
+
+
 async def read_case(
-    session: AsyncSession, case: Case, calendar: WorkdayCalendar, *, now: datetime | None = None
+    session: AsyncSession,
+    case: Case,
+    calendar: WorkdayCalendar,
+    *,
+    now: datetime | None = None,
+    parties: CaseParties | None = None,
+    decisions: Sequence[str | None] | None = None,
 ) -> CaseDetail:
-    """``case`` with its deadlines and their urgency at ``now``."""
+    """``case`` with its deadlines and their urgency at ``now``.
+
+    ``parties`` (from :func:`load_case_with_parties`) and ``decisions`` (the decisions of the case's re-inspection
+    applications, None for one undecided) are what a caller that already read them passes, so they are not read
+    again.
+    """
     moment = now or utcnow()
     rows = await session.scalars(select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.due_at))
     readings = [await with_missing(session, read_deadline(row, moment, calendar)) for row in rows]
-    return CaseDetail(case, readings, await _facts(session, case, readings))
+    return CaseDetail(case, readings, await _facts(session, case, readings, parties, decisions))
 
 
-async def _facts(session: AsyncSession, case: Case, readings: list[DeadlineReading]) -> CaseFacts:
-    merchant = await session.get(Merchant, case.merchant_id)
-    decisions = list(
-        await session.scalars(
-            select(ReinspectionApplication.decision).where(ReinspectionApplication.case_id == case.id)
+async def _facts(
+    session: AsyncSession,
+    case: Case,
+    readings: list[DeadlineReading],
+    parties: CaseParties | None = None,
+    known_decisions: Sequence[str | None] | None = None,
+) -> CaseFacts:
+    merchant = parties.merchant if parties is not None else await session.get(Merchant, case.merchant_id)
+    if known_decisions is not None:
+        decisions = list(known_decisions)
+    else:
+        decisions = list(
+            await session.scalars(
+                select(ReinspectionApplication.decision).where(ReinspectionApplication.case_id == case.id)
+            )
         )
-    )
 
     def unsettled(kind: DeadlineKind) -> bool:
         return any(r.deadline.kind == kind and r.urgency != "met" for r in readings)
@@ -89,7 +152,10 @@ async def _facts(session: AsyncSession, case: Case, readings: list[DeadlineReadi
         for r in readings
     )
     transfer_target = False
-    if case.platform_id is not None:
+    if parties is not None:
+        target = parties.platform_province_authority
+        transfer_target = target is not None and target != case.authority_id
+    elif case.platform_id is not None:
         platform = await session.get(Platform, case.platform_id)
         if platform is not None:
             target = await session.scalar(

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from spotcheck.gateway.access import Principal, division_prefix, level_of_code
 from spotcheck.gateway.store.models import Case, Deadline, Merchant, OutboundMessage
@@ -202,31 +203,54 @@ async def deadline_overview(
     working_days: int = 1,
     limit: int = _LIST_SIZE,
 ) -> DeadlineOverview:
-    """Counts and the ``limit`` most urgent open clocks, overdue and due within ``working_days`` working days."""
-    scope = visible_cases(principal)
-    open_clocks = (
-        select(Deadline, Case.sample_name, Merchant.shop_name)
-        .join(Case, Case.id == Deadline.case_id)
-        .join(Merchant, Merchant.id == Case.merchant_id)
-        .where(Deadline.status.in_(UNSETTLED), scope)
-        .order_by(Deadline.due_at, Deadline.id)
-    )
+    """Counts and the ``limit`` most urgent open clocks, overdue and due within ``working_days`` working days.
+
+    One query: the open clocks overdue or due soon are numbered and counted per urgency by window functions, and
+    only the first ``limit`` of each come back, with their shop's name (each row carrying its urgency's count).
+    """
     until = due_soon_until(now, calendar, working_days)
     overdue_when = Deadline.due_at < now
     soon_when = and_(Deadline.due_at >= now, Deadline.due_at <= until) if until is not None else literal(False)
-    counts = (
-        await session.execute(
-            select(
-                func.count().filter(overdue_when),
-                func.count().filter(soon_when),
-            )
-            .select_from(Deadline)
-            .join(Case, Case.id == Deadline.case_id)
-            .where(Deadline.status.in_(UNSETTLED), scope)
+    # Both kinds end at the later of now and ``until``: a range the (status, due_at) index serves.
+    latest = until if until is not None and until > now else now
+    pressing = (
+        select(
+            Deadline,
+            Case.sample_name,
+            Case.merchant_id.label("case_merchant_id"),
+            overdue_when.label("is_overdue"),
         )
-    ).one()
-    overdue_rows = (await session.execute(open_clocks.where(overdue_when).limit(limit))).all()
-    soon_rows = (await session.execute(open_clocks.where(soon_when).limit(limit))).all() if until else []
+        .join(Case, Case.id == Deadline.case_id)
+        .where(
+            Deadline.status.in_(UNSETTLED),
+            Deadline.due_at <= latest,
+            or_(overdue_when, soon_when),
+            visible_cases(principal),
+        )
+        .subquery()
+    )
+    # One window (the whole partition by urgency, in urgency order) for both: one sort serves the rank and count.
+    urgency_window: dict[str, Any] = {
+        "partition_by": pressing.c.is_overdue,
+        "order_by": (pressing.c.due_at, pressing.c.id),
+        "rows": (None, None),
+    }
+    ranked = select(
+        pressing,
+        func.row_number().over(**urgency_window).label("urgency_rank"),
+        func.count().over(**urgency_window).label("urgency_count"),
+    ).subquery()
+    clock = aliased(Deadline, ranked)
+    rows = (
+        await session.execute(
+            select(clock, ranked.c.sample_name, Merchant.shop_name, ranked.c.is_overdue, ranked.c.urgency_count)
+            .join(Merchant, Merchant.id == ranked.c.case_merchant_id)
+            .where(ranked.c.urgency_rank <= limit)
+            .order_by(ranked.c.due_at, ranked.c.id)
+        )
+    ).all()
+    overdue_rows = [row for row in rows if row.is_overdue]
+    soon_rows = [row for row in rows if not row.is_overdue]
 
     def item(row: Any, urgency: str) -> DeadlineItem:
         clock: Deadline = row[0]
@@ -245,8 +269,8 @@ async def deadline_overview(
         )
 
     return DeadlineOverview(
-        overdue_count=int(counts[0] or 0),
-        due_soon_count=int(counts[1] or 0),
+        overdue_count=int(overdue_rows[0].urgency_count) if overdue_rows else 0,
+        due_soon_count=int(soon_rows[0].urgency_count) if soon_rows else 0,
         overdue=[item(row, "overdue") for row in overdue_rows],
         due_soon=[item(row, "due_soon") for row in soon_rows],
         working_days=working_days,
@@ -266,8 +290,13 @@ class StateCount:
 
 
 async def cases_by_state(session: AsyncSession, principal: Principal) -> list[StateCount]:
-    """Every lifecycle state in order with its count of visible cases (zero included)."""
-    rows = await session.execute(select(Case.state, func.count()).where(visible_cases(principal)).group_by(Case.state))
+    """Every lifecycle state in order with its count of visible cases (zero included).
+
+    The scope is a filter on the count, not a WHERE clause: the case table's ``(state, authority_id,
+    jurisdiction_division)`` index then answers by itself, read once in state order, where SQLite would otherwise
+    merge two indexes of the OR and fetch every visible case's row.
+    """
+    rows = await session.execute(select(Case.state, func.count().filter(visible_cases(principal))).group_by(Case.state))
     counts = {state: int(count) for state, count in rows.all()}
     return [StateCount(state=s, label=STATE_LABELS.get(s, s), count=counts.get(s, 0)) for s in CaseState]
 

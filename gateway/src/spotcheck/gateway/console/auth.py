@@ -61,8 +61,12 @@ def _runtime(request: Request[Any, Any, Any]) -> Runtime:
     return runtime
 
 
-async def _officer_of(request: Request[Any, Any, Any]) -> Officer | None:
-    """The officer behind the request's session cookie (resolved once per request), or None."""
+async def _officer_of(request: Request[Any, Any, Any], db: AsyncSession | None = None) -> Officer | None:
+    """The officer behind the request's session cookie (resolved once per request), or None.
+
+    ``db`` is the request's own database session when the caller has it: the officer is then read in the same
+    connection and transaction as the page (one connection checkout, one transaction per page instead of two).
+    """
     state = request.scope.setdefault("state", {})
     if _OFFICER_STATE in state:
         cached: Officer | None = state[_OFFICER_STATE]
@@ -70,9 +74,12 @@ async def _officer_of(request: Request[Any, Any, Any]) -> Officer | None:
     officer: Officer | None = None
     session_id = request.cookies.get(SESSION_COOKIE, "")
     if session_id:
-        runtime = _runtime(request)
-        async with runtime.sessions() as db:
-            officer = await officer_for_session(db, session_id, runtime.settings.console)
+        settings = _runtime(request).settings.console
+        if db is not None:
+            officer = await officer_for_session(db, session_id, settings)
+        else:
+            async with _runtime(request).sessions() as own:
+                officer = await officer_for_session(own, session_id, settings)
     state[_OFFICER_STATE] = officer
     return officer
 
@@ -107,9 +114,12 @@ async def officer_for_session(db: AsyncSession, session_id: str, settings: Conso
     )
 
 
-async def provide_officer(request: Request[Any, Any, State]) -> Officer:
-    """The ``officer`` dependency: the logged-in officer, or a 303 to ``/console/login?next=<this page>``."""
-    officer = await _officer_of(request)
+async def provide_officer(request: Request[Any, Any, State], session: Session) -> Officer:
+    """The ``officer`` dependency: the logged-in officer, or a 303 to ``/console/login?next=<this page>``.
+
+    Read through the request's ``session`` (the page's own), which the handler then goes on using.
+    """
+    officer = await _officer_of(request, session)
     if officer is None:
         next_path = request.url.path
         if request.method != "GET":

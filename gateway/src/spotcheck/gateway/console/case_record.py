@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.access import Principal
-from spotcheck.gateway.cases.queries import CaseDetail, CaseQueries, load_case
+from spotcheck.gateway.cases.queries import CaseDetail, CaseQueries, load_case_with_parties, read_case
 from spotcheck.gateway.console.case_documents import list_case_documents
 from spotcheck.gateway.console.case_labels import MESSAGE_LABELS, VALUE_LABELS
 from spotcheck.gateway.console.render import bj
@@ -160,15 +160,23 @@ def _reply(row: InboundMessage) -> Reply:
 async def read_case_record(session: AsyncSession, principal: Principal, runtime: Runtime, case_id: str) -> CaseRecord:
     """The case with everything the detail page shows (404 unknown, 403 outside the principal's jurisdiction).
 
-    Each row is read once: the session's identity map holds its rows only while something refers to them, so the
-    parties are loaded (and held) before the case's facts look them up again, and the case's authority is the
-    officer's own (already known) unless the case is another's.
+    Each row is read once: the case comes with its parties (merchant, platform, manufacturer and the authority over
+    the platform's province) in one query, and its re-inspection applications are read once, both handed to the
+    case's facts instead of being looked up again; the case's authority is the officer's own (already known)
+    unless the case is another's.
     """
     queries = CaseQueries(session, principal, runtime)
-    case = await load_case(session, principal, case_id)  # 404 / 403 before anything else is read
-    merchant = await session.get(Merchant, case.merchant_id)
-    platform = await session.get(Platform, case.platform_id) if case.platform_id else None
-    detail = await queries.detail(case_id)
+    # 404 / 403 before anything else is read; the parties (merchant, platform, manufacturer) come with the case.
+    case, parties = await load_case_with_parties(session, principal, case_id)
+    applications = list(
+        await session.scalars(
+            select(ReinspectionApplication)
+            .where(ReinspectionApplication.case_id == case_id)
+            .order_by(ReinspectionApplication.created_at)
+        )
+    )
+    decisions = [a.decision for a in applications]
+    detail = await read_case(session, case, runtime.calendar, parties=parties, decisions=decisions)
     events = await queries.events(case_id)
     messages = await queries.messages(case_id)
     evidence = await EvidenceService(session, principal, runtime).list_for_case(case_id)
@@ -187,11 +195,6 @@ async def read_case_record(session: AsyncSession, principal: Principal, runtime:
     inbound = await session.scalars(
         select(InboundMessage).where(InboundMessage.case_id == case_id).order_by(InboundMessage.received_at)
     )
-    applications = await session.scalars(
-        select(ReinspectionApplication)
-        .where(ReinspectionApplication.case_id == case_id)
-        .order_by(ReinspectionApplication.created_at)
-    )
     if case.authority_id == principal.authority_id:
         authority_name: str | None = principal.authority_name
     else:
@@ -203,11 +206,11 @@ async def read_case_record(session: AsyncSession, principal: Principal, runtime:
         attempts=attempts,
         replies=[_reply(row) for row in inbound],
         evidence=list(evidence),
-        applications=list(applications),
+        applications=applications,
         authority_name=authority_name,
-        merchant=merchant,
-        platform=platform,
-        manufacturer=await session.get(Manufacturer, case.manufacturer_id) if case.manufacturer_id else None,
+        merchant=parties.merchant,
+        platform=parties.platform,
+        manufacturer=parties.manufacturer,
         documents=documents,
     )
 

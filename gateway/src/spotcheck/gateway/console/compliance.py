@@ -112,11 +112,11 @@ async def platform_compliance(
 ) -> list[PlatformCompliance]:
     """Per platform with clocks on visible cases in the last 90 days: 30-day, 90-day and weekly figures.
 
-    Worst 90-day share first. Two grouped queries over the clocks issued in the last 91 days (the range an index
-    on ``(kind, created_at)`` serves): counts per platform and day, from which the windows and weeks are summed,
-    and the medians.
+    Worst 90-day share first. The clocks issued in the last 91 days are read once, from the index on ``(kind,
+    created_at, …)`` which carries every column used here (:func:`_counts_and_spans`): per platform and day the
+    clocks decided and on time, from which the windows and weeks are summed, and the answer times, whose medians
+    are taken here.
     """
-    since_30, since_90 = now - timedelta(days=30), now - timedelta(days=90)
     decided = or_(Deadline.status.in_(_ANSWERED), Deadline.due_at < now)
     on_time = Deadline.status == DeadlineStatus.MET
     scoped = (
@@ -129,15 +129,8 @@ async def platform_compliance(
             visible_cases(principal),
         )
     )
-    day = _day_index(session, now)
-    counts = await session.execute(
-        scoped.add_columns(
-            Deadline.party, day, func.count().filter(decided), func.count().filter(and_(decided, on_time))
-        ).group_by(Deadline.party, day)
-    )
     per_day: dict[str, dict[int, tuple[int, int]]] = defaultdict(dict)
-    for party, index, n_decided, n_on_time in counts.all():
-        per_day[party][int(index)] = (int(n_decided), int(n_on_time))
+    spans_90, spans_30 = await _counts_and_spans(session, scoped, now, per_day, decided, on_time)
     figures: dict[str, PlatformCompliance] = {}
     for party, days in per_day.items():
         figures[party] = PlatformCompliance(
@@ -150,10 +143,9 @@ async def platform_compliance(
         )
     if not figures:
         return []
-    if session.get_bind().dialect.name == "postgresql":
-        await _medians_in_sql(session, scoped, figures, since_30, since_90)
-    else:
-        await _medians_in_python(session, scoped, figures, since_30, since_90)
+    for party, entry in figures.items():
+        entry.last_90 = _with_median(entry.last_90, spans_90.get(party))
+        entry.last_30 = _with_median(entry.last_30, spans_30.get(party))
     await _name_platforms(session, figures.values())
     return sorted(figures.values(), key=_worst_first)
 
@@ -163,58 +155,51 @@ def _worst_first(entry: PlatformCompliance) -> tuple[float, str]:
     return (share if share is not None else 2.0, entry.platform_id)
 
 
-async def _medians_in_sql(
+async def _counts_and_spans(
     session: AsyncSession,
     scoped: Any,
-    figures: dict[str, PlatformCompliance],
-    since_30: datetime,
-    since_90: datetime,
-) -> None:
-    # PostgreSQL's ordered-set aggregate; percentile_cont ignores NULLs, so a CASE picks the 30-day window. An
-    # answered platform clock is one with met_at (no status test: it would lead SQLite to the status index).
-    seconds = extract("epoch", Deadline.met_at - Deadline.created_at)
-    rows = await session.execute(
+    now: datetime,
+    per_day: dict[str, dict[int, tuple[int, int]]],
+    decided: ColumnElement[bool],
+    on_time: ColumnElement[bool],
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """One pass over the window's clocks: the counts per platform and day (into ``per_day``) and the answer times.
+
+    Each clock's row carries its day, whether it was decided and on time, and its answer time in seconds when it
+    was answered within 90 days (an answered platform clock is one with ``met_at``), computed in SQL as plain
+    seconds (parsing thousands of stored datetimes would cost more than the query). Summing and taking medians here
+    reads the clocks and their cases once, where grouped counts and an ordered-set aggregate (which SQLite lacks)
+    would read them twice. Returns the answer times per party over 90 and over 30 days.
+    """
+    since_30, since_90 = now - timedelta(days=30), now - timedelta(days=90)
+    if session.get_bind().dialect.name == "postgresql":
+        seconds: ColumnElement[Any] = extract("epoch", Deadline.met_at - Deadline.created_at)
+    else:
+        seconds = (func.julianday(Deadline.met_at) - func.julianday(Deadline.created_at)) * 86400.0
+    answered = and_(Deadline.met_at.is_not(None), Deadline.created_at > since_90)
+    # Plain rows through the session's connection: thousands of them, which the ORM's row loading would only slow.
+    connection = await session.connection()
+    rows = await connection.execute(
         scoped.add_columns(
             Deadline.party,
-            func.percentile_cont(0.5).within_group(seconds),
-            func.percentile_cont(0.5).within_group(case((Deadline.created_at > since_30, seconds), else_=None)),
-        )
-        .where(Deadline.met_at.is_not(None), Deadline.created_at > since_90)
-        .group_by(Deadline.party)
-    )
-    for party, m90, m30 in rows.all():
-        entry = figures.get(party)
-        if entry is None:
-            continue
-        entry.last_90 = _with_median(entry.last_90, [float(m90)] if m90 is not None else None)
-        entry.last_30 = _with_median(entry.last_30, [float(m30)] if m30 is not None else None)
-
-
-async def _medians_in_python(
-    session: AsyncSession,
-    scoped: Any,
-    figures: dict[str, PlatformCompliance],
-    since_30: datetime,
-    since_90: datetime,
-) -> None:
-    # SQLite (development) has no ordered-set aggregate: read each answered clock's answer time, computed in SQL as
-    # plain seconds (parsing thousands of stored datetimes would cost more than the query), and take the medians.
-    seconds = (func.julianday(Deadline.met_at) - func.julianday(Deadline.created_at)) * 86400.0
-    recent = case((Deadline.created_at > since_30, 1), else_=0)
-    rows = await session.execute(
-        scoped.add_columns(Deadline.party, seconds, recent).where(
-            Deadline.met_at.is_not(None), Deadline.created_at > since_90
+            _day_index(session, now),
+            case((decided, 1), else_=0),
+            case((and_(decided, on_time), 1), else_=0),
+            case((answered, seconds), else_=None),
+            case((Deadline.created_at > since_30, 1), else_=0),
         )
     )
     spans_90: dict[str, list[float]] = defaultdict(list)
     spans_30: dict[str, list[float]] = defaultdict(list)
-    for party, span, in_30 in rows.all():
-        spans_90[party].append(float(span))
-        if in_30:
-            spans_30[party].append(float(span))
-    for party, entry in figures.items():
-        entry.last_90 = _with_median(entry.last_90, spans_90.get(party))
-        entry.last_30 = _with_median(entry.last_30, spans_30.get(party))
+    for party, index, is_decided, is_on_time, span, in_30 in rows.all():
+        days = per_day[party]
+        n_decided, n_on_time = days.get(int(index), (0, 0))
+        days[int(index)] = (n_decided + is_decided, n_on_time + is_on_time)
+        if span is not None:
+            spans_90[party].append(float(span))
+            if in_30:
+                spans_30[party].append(float(span))
+    return spans_90, spans_30
 
 
 def _with_median(figure: ComplianceFigure, spans: Sequence[float] | None) -> ComplianceFigure:

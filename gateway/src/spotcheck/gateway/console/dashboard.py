@@ -3,7 +3,8 @@
 Deadlines overdue and due within N working days with their legal basis, cases by state, notices not delivered or
 dead-lettered, and how well each platform answers in time (30 and 90 days, week by week in a chart). Everything is
 scoped to the officer's jurisdiction and read by :func:`~spotcheck.gateway.console.compliance.read_dashboard`:
-a fixed handful of aggregate queries, never a scan of every case or notice.
+a fixed handful of aggregate queries, never a scan of the notices or clocks (the count by state reads one
+narrow index of the cases, not their rows).
 """
 
 from __future__ import annotations

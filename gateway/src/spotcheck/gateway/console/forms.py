@@ -9,6 +9,7 @@ same rule. Each refusal is pinned to the input that caused it and said in Chines
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -248,11 +249,33 @@ def _scalar(  # noqa: PLR0911 - one return per kind of value
     return Input(name, label, "text", required)
 
 
+@dataclass(frozen=True)
+class _Field:
+    """A body field as its form needs it: names, the type inside metadata and optionality, and its description."""
+
+    encode_name: str
+    name: str
+    info: mi.Type
+    description: str | None
+    optional: bool
+    required: bool
+
+
+@functools.cache
+def _fields(cls: type[msgspec.Struct]) -> tuple[_Field, ...]:
+    """The fields of a Struct type, inspected once per type (``msgspec.inspect`` costs more than building a form)."""
+    fields = []
+    for f in msgspec.structs.fields(cls):
+        info, description, optional = _unwrap(mi.type_info(f.type))
+        fields.append(_Field(f.encode_name, f.name, info, description, optional, f.required))
+    return tuple(fields)
+
+
 def _node(  # noqa: PLR0911 - one return per shape of field
-    name: str, key: str, annotation: Any, required: bool, ctx: FormContext, values: Mapping[str, list[str]]
+    name: str, spec: _Field, ctx: FormContext, values: Mapping[str, list[str]]
 ) -> Node:
-    info, description, optional = _unwrap(mi.type_info(annotation))
-    label = _label(name, key, description)
+    key, info, required, optional = spec.name, spec.info, spec.required, spec.optional
+    label = _label(name, key, spec.description)
     if isinstance(info, mi.StructType):
         return Group(name, label, _struct_nodes(info.cls, name, ctx, values), optional=optional or not required)
     if isinstance(info, mi.UnionType) and all(isinstance(t, mi.StructType) and t.tag for t in info.types):
@@ -302,21 +325,30 @@ def _rows_typed(name: str, values: Mapping[str, list[str]]) -> int:
     return max(rows, default=0)
 
 
-def _struct_nodes(cls: type[Any], prefix: str, ctx: FormContext, values: Mapping[str, list[str]]) -> tuple[Node, ...]:
-    return tuple(
-        _node(_join(prefix, f.encode_name), f.name, f.type, f.required, ctx, values)
-        for f in msgspec.structs.fields(cls)
-    )
+def _struct_nodes(
+    cls: type[msgspec.Struct], prefix: str, ctx: FormContext, values: Mapping[str, list[str]]
+) -> tuple[Node, ...]:
+    return tuple(_node(_join(prefix, f.encode_name), f, ctx, values) for f in _fields(cls))
 
 
-def _defaults(cls: type[Any], prefix: str = "") -> dict[str, list[str]]:
-    """The values a fresh form starts with: the body's defaults, as the inputs show them."""
+def _defaults(cls: type[msgspec.Struct]) -> dict[str, list[str]]:
+    """The values a fresh form starts with: the body's defaults, as the inputs show them (a new dict each time)."""
+    return {name: list(shown) for name, shown in _default_values(cls)}
+
+
+@functools.cache
+def _default_values(cls: type[msgspec.Struct]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """:func:`_defaults` worked out once per body type: its defaults are constants and constant factories."""
+    return tuple((name, tuple(shown)) for name, shown in _read_defaults(cls).items())
+
+
+def _read_defaults(cls: type[msgspec.Struct]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for f in msgspec.structs.fields(cls):
         default = f.default_factory() if f.default_factory is not msgspec.NODEFAULT else f.default
         if default is msgspec.NODEFAULT or default is None:
             continue
-        name = _join(prefix, f.encode_name)
+        name = f.encode_name
         if isinstance(default, bool):
             out[name] = ["on"] if default else []
         elif isinstance(default, list):

@@ -8,11 +8,10 @@ on whom and how. A PDF is served only after its bytes are re-hashed against the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -96,7 +95,8 @@ def platform_fetch_target(platform_id: str, document_id: str) -> bytes:
     return f"GET /v1/platforms/{platform_id}/documents/{document_id}".encode()
 
 
-def _service(row: OutboundMessage) -> Service:
+def _service(row: Any) -> Service:
+    """A carrying notice's service, from its row (or the columns :data:`_SERVICE_COLUMNS` read of it)."""
     return Service(
         message_id=row.id,
         on=row.recipient_name,
@@ -118,17 +118,36 @@ async def _verified(runtime: Runtime, document: Document) -> DocumentFile:
     return DocumentFile(path=path, sha256=sha256, media_type=media_type, file_name=file_name)
 
 
-async def _carriers(session: AsyncSession, document_ids: Sequence[str]) -> Mapping[str, list[OutboundMessage]]:
+# What a document's service shows of each notice that carried it: never its body or destination.
+_SERVICE_COLUMNS: Final = (
+    OutboundMessage.id,
+    OutboundMessage.recipient_name,
+    OutboundMessage.recipient_kind,
+    OutboundMessage.adapter,
+    OutboundMessage.status,
+    OutboundMessage.delivered_at,
+    OutboundMessage.acknowledged_at,
+)
+
+
+async def _with_carriers(session: AsyncSession, case_id: str) -> list[CaseDocument]:
+    """The case's documents (by id) each with the notices that carried it (by id): one query, outer-joined."""
     rows = await session.execute(
-        select(DocumentDelivery.document_id, OutboundMessage)
-        .join(OutboundMessage, OutboundMessage.id == DocumentDelivery.message_id)
-        .where(DocumentDelivery.document_id.in_(document_ids))
-        .order_by(OutboundMessage.id)
+        select(Document, *_SERVICE_COLUMNS)
+        .outerjoin(DocumentDelivery, DocumentDelivery.document_id == Document.id)
+        .outerjoin(OutboundMessage, OutboundMessage.id == DocumentDelivery.message_id)
+        .where(Document.case_id == case_id)
+        .order_by(Document.id, OutboundMessage.id)
     )
-    carriers: dict[str, list[OutboundMessage]] = {ident: [] for ident in document_ids}
-    for document_id, message in rows:
-        carriers[document_id].append(message)
-    return carriers
+    listed: dict[str, CaseDocument] = {}
+    for row in rows:
+        document = row[0]
+        entry = listed.get(document.id)
+        if entry is None:
+            entry = listed[document.id] = CaseDocument(document, [])
+        if row.id is not None:  # a document no notice carried yet has one row, without a notice
+            entry.services.append(_service(row))
+    return list(listed.values())
 
 
 class DocumentQueries:
@@ -142,11 +161,7 @@ class DocumentQueries:
     async def list_for_case(self, case_id: str) -> list[CaseDocument]:
         """The case's documents in the order they were made, each with its proof of service (404, 403)."""
         await CaseService(self.session, self.principal, self.runtime).load(case_id)
-        documents = (
-            await self.session.scalars(select(Document).where(Document.case_id == case_id).order_by(Document.id))
-        ).all()
-        carriers = await _carriers(self.session, [doc.id for doc in documents])
-        return [CaseDocument(doc, [_service(m) for m in carriers[doc.id]]) for doc in documents]
+        return await _with_carriers(self.session, case_id)
 
     async def read(self, document_id: str) -> tuple[Document, DocumentFile]:
         """The document and its verified PDF (404 unknown, 403 outside the jurisdiction, 409 altered on disk)."""
