@@ -102,6 +102,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         enable_async=False,
+        auto_reload=False,  # packaged templates never change while serving: no stat() per render
     )
     env.filters["bj"] = bj
     env.filters["bj_date"] = bj_date

@@ -216,6 +216,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # packaged templates never change while serving: no stat() per render
     )
     env.filters["china_time"] = _china_time
     env.filters["china_date"] = _china_date
