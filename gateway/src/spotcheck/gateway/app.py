@@ -40,7 +40,7 @@ from spotcheck.gateway.public.hazards import PublicHazardListController
 from spotcheck.gateway.public.penalties import PublicPenaltiesController
 from spotcheck.gateway.public.warnings import PublicWarningsController
 from spotcheck.gateway.registry.controllers import RegistryController
-from spotcheck.gateway.runtime import Runtime
+from spotcheck.gateway.runtime import Runtime, freeze_startup_heap
 from spotcheck.gateway.sanctions.controllers import SanctionsController
 from spotcheck.gateway.scheduler import start_background
 from spotcheck.gateway.settings import Settings, get_settings
@@ -50,7 +50,7 @@ from spotcheck.gateway.web.openapi import polish_openapi
 from spotcheck.gateway.web.problems import ProblemError, exception_handlers
 from spotcheck.gateway.web.timestamps import TIMESTAMP_DECODERS, RequestTimestampSchemaPlugin
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "served_app"]
 
 _log = structlog.get_logger("spotcheck.gateway")
 
@@ -121,6 +121,16 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     PublicPenaltiesController,
 ]
 """Every capability's routes, mounted by :func:`create_app`."""
+
+
+def served_app(settings: Settings | None = None) -> Litestar:
+    """The application as ``spotcheck serve`` runs it in each process: :func:`create_app`, its start-up heap frozen.
+
+    Also uvicorn's factory for several processes (``spotcheck.gateway.app:served_app``), reading the environment.
+    """
+    app = create_app(settings)
+    app.on_startup.append(freeze_startup_heap)  # after the lifespan: the runtime, its pools and caches exist
+    return app
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Litestar:

@@ -63,7 +63,7 @@ def serve(settings: Settings, host: str | None, port: int | None, no_worker: boo
     """Run the gateway HTTP service (SQLite file under ./var unless SPOTCHECK_DATABASE_URL says otherwise)."""
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
-    from spotcheck.gateway.app import create_app  # noqa: PLC0415
+    from spotcheck.gateway.app import served_app  # noqa: PLC0415
 
     changes: dict[str, Any] = {}
     if host:
@@ -84,7 +84,7 @@ def serve(settings: Settings, host: str | None, port: int | None, no_worker: boo
         err=True,
     )
     if workers == 1:
-        app = create_app(settings)
+        app = served_app(settings)
         uvicorn.run(app, host=settings.http.host, port=settings.http.port, log_level="warning", access_log=False)
         return
     # Each process builds its own app from the environment, so the command line's choices travel there; the schema
@@ -98,7 +98,7 @@ def serve(settings: Settings, host: str | None, port: int | None, no_worker: boo
         }
     )
     uvicorn.run(
-        "spotcheck.gateway.app:create_app",
+        "spotcheck.gateway.app:served_app",
         factory=True,
         workers=workers,
         host=settings.http.host,
@@ -137,12 +137,13 @@ def worker(settings: Settings, worker_id: str | None) -> None:
     import signal  # noqa: PLC0415
 
     from spotcheck.adapters import AdapterError  # noqa: PLC0415
-    from spotcheck.gateway.runtime import Runtime  # noqa: PLC0415
+    from spotcheck.gateway.runtime import Runtime, freeze_startup_heap  # noqa: PLC0415
     from spotcheck.gateway.scheduler import run_background  # noqa: PLC0415
 
     async def _work() -> None:
         runtime = Runtime(settings)
         await runtime.start()
+        freeze_startup_heap()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import structlog
 from sqlalchemy import func, select
@@ -24,7 +25,7 @@ from spotcheck.gateway.store.models import Deadline, OutboundMessage
 from spotcheck.gateway.workdays import WorkdayCalendar
 from spotcheck.sdk import Webhook
 
-__all__ = ["Runtime"]
+__all__ = ["Runtime", "freeze_startup_heap"]
 
 _log = structlog.get_logger("spotcheck.gateway.runtime")
 
@@ -102,3 +103,16 @@ class Runtime:
             self.metrics.deadlines.clear()
             for kind, status, count in deadlines:
                 self.metrics.deadlines.labels(kind, status).set(count)
+
+
+def freeze_startup_heap() -> None:
+    """Take what a server process built to start (modules, routes, schemas, pools) out of the cyclic collector's sight.
+
+    A long-lived process holds hundreds of thousands of such objects, and every full collection walked them all:
+    under the intake's load that was a pause of 100 ms and more every few seconds, on the event loop, and the p99
+    of replies was five times their median. Frozen (:func:`gc.freeze`), they are never scanned again; only what
+    requests create is. Called once a server or worker process has started, never by tests' short-lived apps,
+    whose frozen cycles would never be freed.
+    """
+    gc.collect()
+    gc.freeze()
