@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 import msgspec
 from sqlalchemy import select
@@ -50,7 +50,7 @@ from spotcheck.schemas import (
     set_digest,
 )
 
-__all__ = ["apply_reply", "meet_platform_deadline"]
+__all__ = ["CLOCK_SKEW", "apply_reply", "meet_platform_deadline", "plain_acknowledgement", "stamps_only"]
 
 _ORDER_TYPES = frozenset({"stop_sale.order", "delisting.order", "takedown.order"})
 CLOCK_SKEW = timedelta(minutes=5)
@@ -117,14 +117,34 @@ async def meet_platform_deadline(
         row.met_at = at
 
 
-def _check_time(field: str, value: datetime, notice: OutboundMessage, now: datetime) -> None:
+def stamps_only(reply: Reply, notice_type: str) -> TypeGuard[NoticeAcknowledged]:
+    """Whether ``reply`` only stamps the notice it answers: an acknowledgement of a notice that starts no clock.
+
+    Most replies are such acknowledgements; the intake applies them to plain rows (:func:`plain_acknowledgement`)
+    instead of loading the case and the notice as objects. An order's acknowledgement meets its acknowledgement
+    clock and a result notice's starts the parties' windows (三(三)), so those take :func:`apply_reply`.
+    """
+    return isinstance(reply, NoticeAcknowledged) and notice_type not in _ORDER_TYPES and notice_type != "result.notice"
+
+
+def plain_acknowledgement(notice_id: str, issued_at: datetime, reply: NoticeAcknowledged) -> dict[str, Any]:
+    """Check an acknowledgement that :func:`stamps_only`; its outcome. The caller stamps ``acknowledged_at``.
+
+    Raises:
+        ProblemError: 422 naming ``$.data.received_at`` when it is in the future or before the notice was issued.
+    """
+    _check_time("$.data.received_at", reply.data.received_at, issued_at, utcnow())
+    return {"acknowledged": notice_id}
+
+
+def _check_time(field: str, value: datetime, issued_at: datetime, now: datetime) -> None:
     """422 naming ``field`` for a time in the future (beyond the skew) or before the notice was issued."""
     if value > now + CLOCK_SKEW:
         raise _field(
             422, field, f"is in the future ({beijing(value)}, 北京时间); the gateway's clock reads {beijing(now)}"
         )
-    if value < notice.created_at - CLOCK_SKEW:
-        raise _field(422, field, f"is before the notice was issued ({beijing(notice.created_at)}, 北京时间)")
+    if value < issued_at - CLOCK_SKEW:
+        raise _field(422, field, f"is before the notice was issued ({beijing(issued_at)}, 北京时间)")
 
 
 async def _acknowledged(
@@ -135,7 +155,7 @@ async def _acknowledged(
     reply: NoticeAcknowledged,
     now: datetime,
 ) -> dict[str, Any]:
-    _check_time("$.data.received_at", reply.data.received_at, notice, now)
+    _check_time("$.data.received_at", reply.data.received_at, notice.created_at, now)
     notice.acknowledged_at = notice.acknowledged_at or reply.data.received_at
     if notice.message_type in _ORDER_TYPES:
         await meet_platform_deadline(session, notice, now, acknowledgement_only=True)
@@ -210,7 +230,7 @@ async def _takedown_reported(
             raise _field(
                 422, f"$.data.measures_taken[{index}]", f"{measure} was not ordered ({', '.join(sorted(ordered))})"
             )
-    _check_time("$.data.effective_at", data.effective_at, notice, now)
+    _check_time("$.data.effective_at", data.effective_at, notice.created_at, now)
     if not (data.listing_ids or data.shop_ids or data.none_found):
         raise _field(422, "$.data.listing_ids", "name the listings or shops acted on, or declare none_found")
     case.measures = [

@@ -13,16 +13,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 import structlog
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Row, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.audit.service import AuditEntry, append_audit_many, message_entry, message_leaf_hash
 from spotcheck.gateway.intake.batcher import ReplyBatcher
-from spotcheck.gateway.intake.effects import apply_reply
+from spotcheck.gateway.intake.effects import apply_reply, plain_acknowledgement, stamps_only
 from spotcheck.gateway.intake.verifiers import cached_inbound_verifier, inbound_verifier
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.models import Case, InboundMessage, OutboundMessage
@@ -32,6 +32,8 @@ from spotcheck.schemas import ContractError, Reply, decode_reply, message_type_o
 from spotcheck.sdk import VerificationError
 
 __all__ = ["IntakeCommitter", "IntakeResult", "IntakeService", "VerifiedReply"]
+
+_Row: TypeAlias = Row[*tuple[Any, ...]]  # a Core row of a table: attributes named by its columns
 
 _log = structlog.get_logger("spotcheck.gateway.intake")
 _MAX_SIGNATURE_HEADER = 8192  # stored with the message; anything longer is not a signature we could have verified
@@ -183,11 +185,12 @@ class IntakeCommitter:
     ) -> list[IntakeResult | Exception]:
         """Store ``replies`` in one transaction; raises :class:`_SplitBatchError` when ``shared`` and one is refused."""
         existing = await _existing(session, [reply.key for reply in replies])
-        cases = await _cases(session, {reply.reply.data.case_id for reply in replies})
         notices = await _notices(session, {reply.reply.data.in_reply_to for reply in replies})
+        cases, notice_objects = await _objects(session, replies, notices)
         outcomes: list[IntakeResult | Exception | None] = []
         first_of: dict[tuple[str, str], int] = {}
         stored: list[tuple[int, dict[str, Any]]] = []
+        stamps: list[dict[str, Any]] = []
         entries: list[AuditEntry] = []
         for index, reply in enumerate(replies):
             if reply.key in existing:
@@ -197,22 +200,27 @@ class IntakeCommitter:
                 outcomes.append(None)
                 continue
             try:
-                case, notice = _answered_notice(reply, cases, notices)
-            except ProblemError as refused:
-                outcomes.append(refused)
-                continue
-            try:
-                detail = await apply_reply(session, self.runtime.calendar, reply.platform_id, case, notice, reply.reply)
+                notice = _answered_notice(reply, notices)
+                if stamps_only(reply.reply, notice.message_type):
+                    detail = plain_acknowledgement(notice.id, notice.created_at, reply.reply)
+                    stamps.append({"notice": notice.id, "at": reply.reply.data.received_at})
+                else:
+                    case, notice_object = cases[reply.reply.data.case_id], notice_objects[notice.id]
+                    detail = await apply_reply(
+                        session, self.runtime.calendar, reply.platform_id, case, notice_object, reply.reply
+                    )
             except ProblemError as refused:
                 if shared:
                     raise _SplitBatchError from refused
                 await session.rollback()
                 return [refused]
             first_of[reply.key] = index
-            row = _inbound_row(reply, case.id, detail)
+            row = _inbound_row(reply, notice.case_id, detail)
             stored.append((index, row))
             entries.extend(_audit_entries(reply, row, notice.id))
             outcomes.append(None)
+        if stamps:
+            await session.execute(_STAMP_ACKNOWLEDGED, stamps)
         if stored:
             # Plain rows through Core, in one multi-row insert: nothing reads them back as ORM objects.
             await session.execute(insert(_INBOUND), [row for _, row in stored])
@@ -283,58 +291,91 @@ def _raise_refusal(outcome: IntakeResult | ProblemError) -> IntakeResult:
     return outcome
 
 
-def _answered_notice(
-    reply: VerifiedReply, cases: dict[str, Case], notices: dict[str, OutboundMessage]
-) -> tuple[Case, OutboundMessage]:
-    """The case and the notice the reply answers, when that notice went to this platform on that case."""
+def _answered_notice(reply: VerifiedReply, notices: dict[str, _Row]) -> _Row:
+    """The notice the reply answers, when it went to this platform on the reply's case (403 otherwise)."""
     data = reply.reply.data
     if data.platform_id != reply.platform_id:
         raise ProblemError(403, "wrong-platform", "data.platform_id does not match the signing platform")
-    case = cases.get(data.case_id)
     notice = notices.get(data.in_reply_to)
-    if case is None or notice is None or notice.case_id != case.id or notice.recipient_id != reply.platform_id:
+    # The notice's case_id is a foreign key: matching it is the case existing and being the notice's.
+    if notice is None or notice.case_id != data.case_id or notice.recipient_id != reply.platform_id:
         raise ProblemError(
             403, "not-your-case", "data.in_reply_to is not a notice this gateway sent to this platform on data.case_id"
         )
-    return case, notice
+    return notice
 
 
-# Built once: the batch's look-ups differ only in their values, and building an IN clause costs more than running it.
-_CASES = select(Case).where(Case.id.in_(bindparam("ids", expanding=True)))
-_NOTICES = select(OutboundMessage).where(OutboundMessage.id.in_(bindparam("ids", expanding=True)))
+# Built once, as plain Core statements on the tables: the batch's look-ups differ only in their values, building an
+# IN clause costs more than running it, and rows need no ORM objects (loading them was most of a batch's cost).
+_OUTBOUND = cast("Table", OutboundMessage.__table__)
+_INBOUND = cast("Table", InboundMessage.__table__)
+_NOTICES = select(
+    _OUTBOUND.c.id, _OUTBOUND.c.case_id, _OUTBOUND.c.recipient_id, _OUTBOUND.c.message_type, _OUTBOUND.c.created_at
+).where(_OUTBOUND.c.id.in_(bindparam("ids", expanding=True)))
 # One IN list per platform, not a row-value IN over (platform, webhook-id) pairs: SQLite answers that with a scan
 # of every stored reply, while ``platform_id = ? AND webhook_id IN (…)`` walks the unique index.
-_EXISTING = select(InboundMessage).where(
-    InboundMessage.platform_id == bindparam("platform_id"),
-    InboundMessage.webhook_id.in_(bindparam("webhook_ids", expanding=True)),
+_EXISTING = select(
+    _INBOUND.c.id,
+    _INBOUND.c.platform_id,
+    _INBOUND.c.webhook_id,
+    _INBOUND.c.message_type,
+    _INBOUND.c.body_sha256,
+    _INBOUND.c.outcome,
+    _INBOUND.c.signed_timestamp,
+    _INBOUND.c.body,
+).where(
+    _INBOUND.c.platform_id == bindparam("platform_id"),
+    _INBOUND.c.webhook_id.in_(bindparam("webhook_ids", expanding=True)),
 )
+# An acknowledgement stamps its notice once: the first one received counts, later ones change nothing.
+_STAMP_ACKNOWLEDGED = (
+    update(_OUTBOUND)
+    .where(_OUTBOUND.c.id == bindparam("notice"), _OUTBOUND.c.acknowledged_at.is_(None))
+    .values(acknowledged_at=bindparam("at"))
+)
+_CASE_OBJECTS = select(Case).where(Case.id.in_(bindparam("ids", expanding=True)))
+_NOTICE_OBJECTS = select(OutboundMessage).where(OutboundMessage.id.in_(bindparam("ids", expanding=True)))
 
 
-async def _cases(session: AsyncSession, ids: set[str]) -> dict[str, Case]:
-    return {row.id: row for row in await session.scalars(_CASES, {"ids": list(ids)})}
+async def _notices(session: AsyncSession, ids: set[str]) -> dict[str, _Row]:
+    return {row.id: row for row in await session.execute(_NOTICES, {"ids": list(ids)})}
 
 
-async def _notices(session: AsyncSession, ids: set[str]) -> dict[str, OutboundMessage]:
-    return {row.id: row for row in await session.scalars(_NOTICES, {"ids": list(ids)})}
+async def _objects(
+    session: AsyncSession, replies: Sequence[VerifiedReply], notices: dict[str, _Row]
+) -> tuple[dict[str, Case], dict[str, OutboundMessage]]:
+    """The cases and notices, as objects by id, of the replies whose effects change them.
+
+    That is all but plain acknowledgements: one query each, and none at all for a batch of plain acknowledgements.
+    """
+    case_ids: set[str] = set()
+    notice_ids: set[str] = set()
+    for reply in replies:
+        notice = notices.get(reply.reply.data.in_reply_to)
+        if notice is not None and not stamps_only(reply.reply, notice.message_type):
+            case_ids.add(reply.reply.data.case_id)
+            notice_ids.add(notice.id)
+    if not case_ids:
+        return {}, {}
+    cases = {row.id: row for row in await session.scalars(_CASE_OBJECTS, {"ids": list(case_ids)})}
+    return cases, {row.id: row for row in await session.scalars(_NOTICE_OBJECTS, {"ids": list(notice_ids)})}
 
 
-async def _existing(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], InboundMessage]:
+async def _existing(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], _Row]:
     by_platform: dict[str, list[str]] = {}
     for platform_id, webhook_id in keys:
         by_platform.setdefault(platform_id, []).append(webhook_id)
-    found: dict[tuple[str, str], InboundMessage] = {}
+    found: dict[tuple[str, str], _Row] = {}
     for platform_id, webhook_ids in by_platform.items():
-        rows = await session.scalars(_EXISTING, {"platform_id": platform_id, "webhook_ids": webhook_ids})
+        rows = await session.execute(_EXISTING, {"platform_id": platform_id, "webhook_ids": webhook_ids})
         found.update(((row.platform_id, row.webhook_id), row) for row in rows)
     return found
 
 
-_INBOUND = cast("Table", InboundMessage.__table__)  # the Core table: replies are inserted as plain rows
-
 _REUSED_ID = "this webhook-id was already used with a different body; use a new id"
 
 
-def _duplicate(existing: InboundMessage, digest: str) -> IntakeResult | ProblemError:
+def _duplicate(existing: _Row, digest: str) -> IntakeResult | ProblemError:
     """The answer to a webhook-id seen before: the first outcome again, or 409 when the body differs."""
     if existing.body_sha256 != digest:
         return ProblemError(409, "idempotency-conflict", _REUSED_ID)
