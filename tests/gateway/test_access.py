@@ -35,6 +35,36 @@ async def test_missing_malformed_and_unknown_tokens_answer_401(gateway: Any) -> 
         assert response.headers["www-authenticate"].startswith("Bearer")
 
 
+async def test_a_request_without_a_token_is_told_to_authenticate_before_its_body_is_read(gateway: Any) -> None:
+    # Litestar validates a body before the handler's dependencies: without the app's guard these answered 400,
+    # telling a caller with no credentials what was wrong with its body.
+    gw = gateway
+    for content, media_type in (
+        (b'{"bogus": 1}', "application/json"),
+        (b"{not json", "application/json"),
+        (b'{"merchant_id": 7, "product": {}}', "application/json"),
+        (b"raw", "text/plain"),
+    ):
+        for headers in ({}, {"authorization": "Basic abc"}, {"authorization": "Bearer "}):
+            response = await gw.client.post(
+                "/v1/cases", content=content, headers={"content-type": media_type, **headers}
+            )
+            assert response.status_code == 401, (content, headers, response.text)
+            assert response.json()["type"] == "urn:spotcheck:problem:unauthenticated"
+            assert response.headers["www-authenticate"] == 'Bearer realm="spotcheck"'
+    zj = await gw.authority("330000", "浙江省市场监督管理局")
+    # With a token, the body is read and refused by name; routes without a token (intake, public, console) as before.
+    refused = await gw.client.post(
+        "/v1/cases", content=b'{"bogus": 1}', headers={**gw.auth(zj), "content-type": "application/json"}
+    )
+    assert refused.status_code == 400
+    assert "bogus" in refused.text
+    assert (await gw.client.get("/public/announcements")).status_code == 200
+    assert (
+        await gw.client.post("/v1/intake/nobody", content=b"{}", headers={"content-type": "application/json"})
+    ).status_code == 404
+
+
 async def test_refused_requests_give_their_database_connection_back(gateway: Any) -> None:
     # A dependency that fails after the session was opened (the principal: 401) must not strand the session's
     # connection: a stream of bad tokens would otherwise drain the pool until the garbage collector ran.

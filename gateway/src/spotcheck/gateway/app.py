@@ -45,6 +45,7 @@ from spotcheck.gateway.sanctions.controllers import SanctionsController
 from spotcheck.gateway.scheduler import start_background
 from spotcheck.gateway.settings import Settings, get_settings
 from spotcheck.gateway.web.bodies import JsonBodyRequest
+from spotcheck.gateway.web.deps import require_bearer_token
 from spotcheck.gateway.web.middleware import SESSION_STATE_KEY, RequestContextMiddleware
 from spotcheck.gateway.web.openapi import polish_openapi
 from spotcheck.gateway.web.problems import ProblemError, exception_handlers
@@ -188,6 +189,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     return Litestar(
         route_handlers=[health, ready, metrics, *ROUTE_HANDLERS, *console_routes()],
         dependencies={"session": Provide(provide_session)},
+        guards=[require_bearer_token],  # no token: 401 before the body is read
         lifespan=[lifespan],
         exception_handlers=console_exception_handlers(exception_handlers),
         middleware=[RequestContextMiddleware(), ConsoleHeadersMiddleware()],
