@@ -69,7 +69,8 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - imported from a sou
     __version__ = "0+unknown"
 
 if _typing.TYPE_CHECKING:
-    from spotcheck.sdk._client import AsyncGatewayClient, GatewayClient, ReplyReceipt, UploadReceipt
+    from spotcheck.sdk._answers import ReplyReceipt, UploadReceipt
+    from spotcheck.sdk._client import AsyncGatewayClient, GatewayClient
     from spotcheck.sdk._documents import document_request_headers, fetch_document, fetch_document_async
     from spotcheck.sdk._draw_checks import DrawCheck, DrawProblem, fetch_draws, parse_draws, verify_draw, verify_draws
     from spotcheck.sdk._draws import (
@@ -91,8 +92,8 @@ if _typing.TYPE_CHECKING:
 _LAZY: _typing.Final = {
     "AsyncGatewayClient": "spotcheck.sdk._client",
     "GatewayClient": "spotcheck.sdk._client",
-    "ReplyReceipt": "spotcheck.sdk._client",
-    "UploadReceipt": "spotcheck.sdk._client",
+    "ReplyReceipt": "spotcheck.sdk._answers",
+    "UploadReceipt": "spotcheck.sdk._answers",
     # Fetching a notice's documents (文书) with a signed request, next to the reply client.
     "document_request_headers": "spotcheck.sdk._documents",
     "fetch_document": "spotcheck.sdk._documents",
