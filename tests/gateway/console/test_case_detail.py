@@ -219,3 +219,24 @@ def small_png(shade: int = 0) -> bytes:
     raw = b"".join(b"\x00" + bytes([200, 30, (30 + shade) % 256]) * 16 for _ in range(16))
     header = struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def test_a_fresh_action_form_is_rendered_once_and_as_the_macro_writes_it() -> None:
+    """The page reuses a fresh form's markup: the same as the ``nodes`` macro writes, escaping included."""
+    from spotcheck.gateway.console import case_detail
+    from spotcheck.gateway.console.case_actions import ACTION_SPECS
+    from spotcheck.gateway.console.forms import EvidenceChoice, FormContext, build_form
+    from spotcheck.gateway.console.render import form_macro
+
+    evidence = [EvidenceChoice(id="ev-1", label=HAZARD_SHOP, ref={"sha256": "0" * 64, "step": "other"})]
+    citing = 0
+    for name, spec in ACTION_SPECS.items():
+        if spec.body is None:
+            continue
+        form = build_form(spec.body, FormContext(evidence=evidence))
+        html = case_detail._fresh_form_html(name, form)
+        assert str(html) == str(form_macro("nodes")(f"a-{name}", form.nodes, form))
+        assert case_detail._fresh_form_html(name, build_form(spec.body, FormContext(evidence=evidence))) is html
+        assert HAZARD_SHOP not in str(html)  # a label from the database is escaped in the cached markup too
+        citing += "&lt;script&gt;" in str(html)
+    assert citing  # some action cites the case's evidence, so the escaping above was tested

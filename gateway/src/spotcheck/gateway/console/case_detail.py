@@ -12,6 +12,7 @@ back with what was typed and a reason per field; a refused action shows the API'
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any, Final, cast
 
 import msgspec
@@ -27,7 +28,7 @@ from spotcheck.gateway.console import case_labels
 from spotcheck.gateway.console.auth import CurrentOfficer, Officer
 from spotcheck.gateway.console.case_actions import ACTION_SPECS, ActionSpec, Services
 from spotcheck.gateway.console.case_documents import read_document
-from spotcheck.gateway.console.case_record import CaseRecord, is_block, pretty, read_case_record
+from spotcheck.gateway.console.case_record import CaseRecord, TimelineEntry, is_block, pretty, read_case_record
 from spotcheck.gateway.console.compliance import DEADLINE_KIND_LABELS, STATE_LABELS, URGENCY_LABELS
 from spotcheck.gateway.console.form_words import reason_zh
 from spotcheck.gateway.console.forms import (
@@ -39,7 +40,7 @@ from spotcheck.gateway.console.forms import (
     parse_form,
 )
 from spotcheck.gateway.console.registry_queries import manufacturer_page, merchant_page
-from spotcheck.gateway.console.render import page, problem_message
+from spotcheck.gateway.console.render import bj, form_macro, page, problem_message
 from spotcheck.gateway.evidence.service import EvidenceService
 from spotcheck.gateway.evidence.store import EvidenceStep
 from spotcheck.gateway.plans.service import PlanService
@@ -102,6 +103,68 @@ def _context(record: CaseRecord) -> FormContext:
     return FormContext(evidence=_evidence_choices(record))
 
 
+@dataclass(frozen=True)
+class _TimelineLine:
+    """One timeline entry with its words worked out here, exactly as the template looked them up.
+
+    A label looked up from the template (a call through Jinja's context per label) cost more than the entry's markup.
+    """
+
+    kind: str
+    at_iso: str
+    at_text: str
+    tag: str
+    subject: str
+    """The step, evidence step or message in Chinese."""
+    actor: str
+    """Who, as the entry's kind shows it (an officer's words for steps and evidence, the platform's id otherwise)."""
+    moved_to: str | None
+    """A step's new state in Chinese when the step changed the state."""
+    basis: Any
+
+
+def _timeline_line(entry: TimelineEntry) -> _TimelineLine:
+    detail, kind = entry.detail, entry.kind
+    moved_to = None
+    if kind == "step":
+        subject, actor = case_labels.label(case_labels.ACTION_LABELS, entry.subject), case_labels.actor(entry.actor)
+        to = detail.get("to")
+        if to and detail.get("from") != to:
+            moved_to = STATE_LABELS.get(to, to)
+    elif kind == "evidence":
+        subject = case_labels.label(case_labels.EVIDENCE_STEP_LABELS, entry.subject)
+        actor = case_labels.actor(entry.actor)
+    else:
+        subject, actor = case_labels.label(case_labels.MESSAGE_LABELS, entry.subject), entry.actor
+    return _TimelineLine(
+        kind=kind,
+        at_iso=entry.at.isoformat(),
+        at_text=bj(entry.at),
+        tag=case_labels.label(case_labels.TIMELINE_LABELS, kind),
+        subject=subject,
+        actor=actor,
+        moved_to=moved_to,
+        basis=detail.get("basis") if kind == "step" else None,
+    )
+
+
+# A fresh action form renders the same for the same inputs (its values are the body's defaults, it has no errors):
+# rendered once per action and inputs, it is reused; the inputs name the case's evidence, so the cache is bounded.
+_FRESH_FORMS: dict[tuple[str, Any], Any] = {}
+_FRESH_FORMS_LIMIT: Final = 512
+
+
+def _fresh_form_html(name: str, form: Form) -> Any:
+    """The markup of a fresh action form (as the ``nodes`` macro writes it), rendered once per action and inputs."""
+    key = (name, form.nodes)
+    html = _FRESH_FORMS.get(key)
+    if html is None:
+        if len(_FRESH_FORMS) >= _FRESH_FORMS_LIMIT:
+            _FRESH_FORMS.clear()
+        html = _FRESH_FORMS[key] = form_macro("nodes")(f"a-{name}", form.nodes, form)
+    return html
+
+
 def _detail_page(
     request: Req,
     officer: CurrentOfficer,
@@ -117,13 +180,14 @@ def _detail_page(
     for name in record.detail.allowed_actions:
         spec = ACTION_SPECS.get(name)
         if spec is None:
-            actions.append({"name": name, "spec": None, "form": None, "problem": None})
+            actions.append({"name": name, "spec": None, "form": None, "problem": None, "html": None})
             continue
         if failed is not None and failed[0] == name:
-            form, shown_problem = failed[1], problem
+            form, shown_problem, html = failed[1], problem, None
         else:
             form, shown_problem = build_form(spec.body, context, extra=_extra_inputs(spec, record)), None
-        actions.append({"name": name, "spec": spec, "form": form, "problem": shown_problem})
+            html = _fresh_form_html(name, form)
+        actions.append({"name": name, "spec": spec, "form": form, "problem": shown_problem, "html": html})
     # A refused action the case no longer offers (a stale page) has no form to show its problem beside.
     refused = None
     if failed is not None and failed[0] not in {a["name"] for a in actions} and failed[0] != "evidence":
@@ -137,6 +201,7 @@ def _detail_page(
         nav="cases",
         status_code=status_code,
         record=record,
+        timeline=[_timeline_line(entry) for entry in record.timeline],
         case=record.detail.case,
         actions=actions,
         done=done or ("证据文件已上传并登记" if uploaded else None),

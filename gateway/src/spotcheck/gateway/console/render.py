@@ -24,7 +24,18 @@ from spotcheck.gateway.web.problems import ProblemError
 if TYPE_CHECKING:
     from spotcheck.gateway.console.auth import Officer
 
-__all__ = ["NAV", "bj", "bj_date", "environment", "error_page", "page", "pager", "problem_message", "render"]
+__all__ = [
+    "NAV",
+    "bj",
+    "bj_date",
+    "environment",
+    "error_page",
+    "form_macro",
+    "page",
+    "pager",
+    "problem_message",
+    "render",
+]
 
 _CHINA: Final = timezone(timedelta(hours=8), "Asia/Shanghai")
 NAV: Final = (
@@ -147,6 +158,11 @@ def pager(path: str, params: Mapping[str, str], page: int, per_page: int, total:
         "next": link(page + 1) if page < pages else None,
         "last": link(pages) if page < pages else None,
     }
+
+
+def form_macro(name: str) -> Any:
+    """A macro of ``console/_case_form.html`` (``nodes``, ``form_errors``) to call from Python; it returns markup."""
+    return getattr(_ENV.get_template("console/_case_form.html").module, name)
 
 
 def render(request: Request[Any, Any, Any], template: str, officer: Officer | None, **context: Any) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.settings import ConsoleSettings
@@ -26,6 +26,13 @@ __all__ = ["ActiveSession", "end_session", "open_session", "resolve_session", "s
 _TOUCH_EVERY: Final = timedelta(seconds=60)
 """``last_seen_at`` is written at most this often: a page load should not always be a write."""
 _MAX_ID_LENGTH: Final = 100
+# Read on every console page: built once, with the session id's digest bound per request.
+_LIVE_SESSION: Final = (
+    select(ConsoleSession, OfficerAccount, Authority)
+    .join(OfficerAccount, OfficerAccount.id == ConsoleSession.officer_id)
+    .join(Authority, Authority.id == OfficerAccount.authority_id)
+    .where(ConsoleSession.id_sha256 == bindparam("digest"))
+)
 
 
 @dataclass(frozen=True)
@@ -79,12 +86,7 @@ async def resolve_session(
     if not session_id or len(session_id) > _MAX_ID_LENGTH:
         return None
     moment = now or utcnow()
-    row = await session.execute(
-        select(ConsoleSession, OfficerAccount, Authority)
-        .join(OfficerAccount, OfficerAccount.id == ConsoleSession.officer_id)
-        .join(Authority, Authority.id == OfficerAccount.authority_id)
-        .where(ConsoleSession.id_sha256 == session_digest(session_id))
-    )
+    row = await session.execute(_LIVE_SESSION, {"digest": session_digest(session_id)})
     found = row.first()
     if found is None:
         return None
