@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.store.models import ApiToken, Authority, Case, Entrustment
@@ -147,6 +147,12 @@ async def authenticate(session: AsyncSession, token: str, *, now: datetime | Non
     return await principal_of(session, row.authority_id, token_id=row.id, scopes=frozenset(row.scopes))
 
 
+# Read for every request's principal: built once, the authority bound per request.
+_LIVE_ENTRUSTMENTS = select(Entrustment.division_code).where(
+    Entrustment.agent_id == bindparam("agent"), Entrustment.revoked_at.is_(None)
+)
+
+
 async def principal_of(
     session: AsyncSession,
     authority_id: str,
@@ -162,13 +168,7 @@ async def principal_of(
     authority = await session.get(Authority, authority_id)
     if authority is None:
         return None
-    entrusted = (
-        await session.scalars(
-            select(Entrustment.division_code).where(
-                Entrustment.agent_id == authority.id, Entrustment.revoked_at.is_(None)
-            )
-        )
-    ).all()
+    entrusted = (await session.scalars(_LIVE_ENTRUSTMENTS, {"agent": authority.id})).all()
     return Principal(
         token_id=token_id,
         authority_id=authority.id,

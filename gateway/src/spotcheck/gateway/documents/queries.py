@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.access import Principal
@@ -130,15 +130,19 @@ _SERVICE_COLUMNS: Final = (
 )
 
 
+# Built once: building this three-table statement cost twice what running it did, on every case page.
+_DOCUMENTS_WITH_CARRIERS = (
+    select(Document, *_SERVICE_COLUMNS)
+    .outerjoin(DocumentDelivery, DocumentDelivery.document_id == Document.id)
+    .outerjoin(OutboundMessage, OutboundMessage.id == DocumentDelivery.message_id)
+    .where(Document.case_id == bindparam("case_id"))
+    .order_by(Document.id, OutboundMessage.id)
+)
+
+
 async def _with_carriers(session: AsyncSession, case_id: str) -> list[CaseDocument]:
     """The case's documents (by id) each with the notices that carried it (by id): one query, outer-joined."""
-    rows = await session.execute(
-        select(Document, *_SERVICE_COLUMNS)
-        .outerjoin(DocumentDelivery, DocumentDelivery.document_id == Document.id)
-        .outerjoin(OutboundMessage, OutboundMessage.id == DocumentDelivery.message_id)
-        .where(Document.case_id == case_id)
-        .order_by(Document.id, OutboundMessage.id)
-    )
+    rows = await session.execute(_DOCUMENTS_WITH_CARRIERS, {"case_id": case_id})
     listed: dict[str, CaseDocument] = {}
     for row in rows:
         document = row[0]
