@@ -204,58 +204,46 @@ async def deadline_overview(
 ) -> DeadlineOverview:
     """Counts and the ``limit`` most urgent open clocks, overdue and due within ``working_days`` working days.
 
-    One query: the open clocks overdue or due soon are numbered and counted per urgency by window functions, and
-    only the first ``limit`` of each come back, with their shop's name (each row carrying its urgency's count).
+    One grouped count of the pressing clocks, then, for each urgency that has any, its first ``limit`` clocks in
+    due order with their case's product and shop: the database stops after ``limit`` visible ones instead of
+    numbering every pressing clock (the window functions this replaced sorted them all, at several times the cost).
     """
     until = due_soon_until(now, calendar, working_days)
     overdue_when = Deadline.due_at < now
     soon_when = and_(Deadline.due_at >= now, Deadline.due_at <= until) if until is not None else literal(False)
     # Both kinds end at the later of now and ``until``: a range the (status, due_at) index serves.
     latest = until if until is not None and until > now else now
-    # Narrow rows are numbered and counted (a sort of every pressing clock), and only the first ``limit`` of each
-    # urgency are read whole: sorting whole clock rows cost more than finding them.
-    pressing = (
-        select(
-            Deadline.id,
-            Deadline.due_at,
-            Case.sample_name,
-            Case.merchant_id.label("case_merchant_id"),
-            overdue_when.label("is_overdue"),
-        )
-        .join(Case, Case.id == Deadline.case_id)
-        .where(
-            Deadline.status.in_(UNSETTLED),
-            Deadline.due_at <= latest,
-            or_(overdue_when, soon_when),
-            visible_cases(principal),
-        )
-        .subquery()
+    pressing = (Deadline.status.in_(UNSETTLED), Deadline.due_at <= latest, visible_cases(principal))
+    is_overdue = overdue_when.label("is_overdue")
+    counts = dict(
+        (
+            await session.execute(
+                select(is_overdue, func.count())
+                .select_from(Deadline)
+                .join(Case, Case.id == Deadline.case_id)
+                .where(*pressing, or_(overdue_when, soon_when))
+                .group_by(is_overdue)
+            )
+        ).all()
     )
-    # One window (the whole partition by urgency, in urgency order) for both: one sort serves the rank and count.
-    urgency_window: dict[str, Any] = {
-        "partition_by": pressing.c.is_overdue,
-        "order_by": (pressing.c.due_at, pressing.c.id),
-        "rows": (None, None),
-    }
-    ranked = select(
-        pressing,
-        func.row_number().over(**urgency_window).label("urgency_rank"),
-        func.count().over(**urgency_window).label("urgency_count"),
-    ).subquery()
-    # At most ``limit`` of each of the two urgencies: the LIMIT drops nothing, but tells PostgreSQL's planner so,
-    # which then reads those few clocks by key instead of hashing the whole table to join them back.
-    first = select(ranked).where(ranked.c.urgency_rank <= limit).limit(2 * limit).subquery()
-    rows = (
-        await session.execute(
-            select(Deadline, first.c.sample_name, Merchant.shop_name, first.c.is_overdue, first.c.urgency_count)
-            .select_from(first)
-            .join(Deadline, Deadline.id == first.c.id)
-            .join(Merchant, Merchant.id == first.c.case_merchant_id)
-            .order_by(first.c.due_at, first.c.id)
+    overdue_count, due_soon_count = int(counts.get(True, 0)), int(counts.get(False, 0))
+
+    async def most_urgent(when: ColumnElement[bool], count: int) -> list[Any]:
+        if not count:
+            return []
+        return list(
+            await session.execute(
+                select(Deadline, Case.sample_name, Merchant.shop_name)
+                .join(Case, Case.id == Deadline.case_id)
+                .join(Merchant, Merchant.id == Case.merchant_id)
+                .where(*pressing, when)
+                .order_by(Deadline.due_at, Deadline.id)
+                .limit(limit)
+            )
         )
-    ).all()
-    overdue_rows = [row for row in rows if row.is_overdue]
-    soon_rows = [row for row in rows if not row.is_overdue]
+
+    overdue_rows = await most_urgent(overdue_when, overdue_count)
+    soon_rows = await most_urgent(soon_when, due_soon_count)
 
     def item(row: Any, urgency: str) -> DeadlineItem:
         clock: Deadline = row[0]
@@ -274,8 +262,8 @@ async def deadline_overview(
         )
 
     return DeadlineOverview(
-        overdue_count=int(overdue_rows[0].urgency_count) if overdue_rows else 0,
-        due_soon_count=int(soon_rows[0].urgency_count) if soon_rows else 0,
+        overdue_count=overdue_count,
+        due_soon_count=due_soon_count,
         overdue=[item(row, "overdue") for row in overdue_rows],
         due_soon=[item(row, "due_soon") for row in soon_rows],
         working_days=working_days,
