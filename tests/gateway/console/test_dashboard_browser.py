@@ -4,12 +4,13 @@ fit a 390-wide phone, and axe-core finds no serious or critical violation with r
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import async_playwright
+from playwright.async_api import async_playwright, expect
 from playwright.async_api._generated import Page
 
 from spotcheck.gateway.store.models import Case, Deadline, Merchant, OutboundMessage, Platform
@@ -153,6 +154,15 @@ async def test_the_chart_draws_and_both_pages_pass_axe(console: Any, gateway: An
             await page.wait_for_selector("#compliance-chart canvas", timeout=10_000)
             legend = await page.inner_text("#compliance-chart")
             assert "天猫" in legend and "京东" in legend
+            assert "周（起）" in legend and "--" not in legend  # no bare placeholder beside the week
+            # Hovering the plot names the week under the cursor by its first day (month-day, Beijing time).
+            plot = page.locator("#compliance-chart .u-over")
+            await plot.hover(position={"x": 40, "y": 40})  # scrolled into view first
+            await plot.hover()
+            week_value = page.locator("#compliance-chart .u-legend .u-series:first-child .u-value")
+            await expect(week_value).not_to_have_text("—", timeout=5_000)  # polled from here: the CSP forbids eval
+            week = await week_value.inner_text()
+            assert re.fullmatch(r"\d{1,2}-\d{1,2}", week.strip()), week
             assert "<script>alert(1)</script>" in await page.inner_text("main")  # shown as text
             assert not dialogs, dialogs
             ARTIFACTS.mkdir(parents=True, exist_ok=True)

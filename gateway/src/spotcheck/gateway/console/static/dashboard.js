@@ -12,7 +12,15 @@
 
   var palette = ["#a4161a", "#174ea6", "#1b6e3a", "#8a5a00", "#6a3d9a", "#0f7c8c", "#5b6775", "#c2185b"];
   var percent = function (u, value) { return value == null ? "—" : value.toFixed(0) + "%"; };
-  var series = [{ label: "自" }];
+  // The x series is the week: the legend names the hovered week by its first day, and shows "—" until then
+  // (uPlot's own placeholder, "--" beside a bare label, read as a broken figure).
+  var weekStart = window.uPlot.fmtDate("{M}-{D}");
+  var series = [{
+    label: "周（起）",
+    value: function (u, ts) {
+      return ts == null ? "—" : weekStart(window.uPlot.tzDate(new Date(ts * 1000), "Asia/Shanghai"));
+    }
+  }];
   var columns = [data.weeks];
   data.series.forEach(function (s, i) {
     series.push({
