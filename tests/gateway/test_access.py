@@ -59,6 +59,10 @@ async def test_a_request_without_a_token_is_told_to_authenticate_before_its_body
     )
     assert refused.status_code == 400
     assert "bogus" in refused.text
+    # OPTIONS carries no credentials (a CORS preflight): Litestar answers it with the allowed methods, not 401.
+    options = await gw.client.options("/v1/cases")
+    assert options.status_code == 204, options.text
+    assert "POST" in options.headers["allow"]
     assert (await gw.client.get("/public/announcements")).status_code == 200
     assert (
         await gw.client.post("/v1/intake/nobody", content=b"{}", headers={"content-type": "application/json"})

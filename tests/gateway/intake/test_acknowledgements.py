@@ -8,12 +8,26 @@ future or before the notice was issued is refused naming the field, and nothing 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from spotcheck.gateway.store.models import OutboundMessage
-from spotcheck.schemas import NoticeAcknowledged, NoticeAcknowledgedData
+from sqlalchemy import select
+
+from spotcheck.gateway.intake.service import IntakeCommitter, VerifiedReply
+from spotcheck.gateway.runtime import Runtime
+from spotcheck.gateway.store.models import Deadline, OutboundMessage
+from spotcheck.gateway.store.statuses import DeadlineKind, DeadlineStatus
+from spotcheck.gateway.store.types import new_id
+from spotcheck.schemas import (
+    NoticeAcknowledged,
+    NoticeAcknowledgedData,
+    RecordsUnavailable,
+    RecordsUnavailableData,
+    decode_reply,
+    encode_message,
+)
 from spotcheck.sdk import new_message_id
 
 
@@ -109,3 +123,67 @@ async def test_a_receipt_in_the_future_or_before_the_notice_is_refused_naming_th
         assert problem["errors"][0]["field"] == "$.data.received_at"
         assert words in problem["errors"][0]["reason"]
     assert await _stamps(gw, notice_id) == (None, None)
+
+
+async def test_an_acknowledgement_and_an_answer_to_one_request_in_one_batch_both_take_effect(gateway: Any) -> None:
+    """A plain acknowledgement (stamped on rows) and a declaration (applied to objects) of one records request,
+    stored in one shared transaction: the receipt is stamped, the request answered and its clock met."""
+    gw = gateway
+    issued = datetime.now(UTC) - timedelta(hours=2)
+    platform, case_id, notice_id = await _notice(gw, "records.request", issued=issued)
+    async with gw.sessions() as session, session.begin():
+        notice = await session.get(OutboundMessage, notice_id)
+        assert notice is not None
+        notice.body = b'{"type": "records.request", "data": {"orders": ["ORD-1"]}}'
+        session.add(
+            Deadline(
+                id=new_id("dl"),
+                case_id=case_id,
+                kind=DeadlineKind.PLATFORM_ANSWER,
+                party=f"platform:{platform.id}",
+                message_id=notice_id,
+                due_at=datetime.now(UTC) + timedelta(days=3),
+                rule="5 working days",
+                basis="test",
+            )
+        )
+    received = (issued + timedelta(minutes=1)).replace(microsecond=0)
+    declared = RecordsUnavailable(
+        timestamp=datetime.now(UTC),
+        data=RecordsUnavailableData(
+            case_id=case_id, in_reply_to=notice_id, platform_id=platform.id, orders=["ORD-1"], reason="已超过保存期限"
+        ),
+    )
+    replies = []
+    for message in (_ack(case_id, notice_id, platform.id, received), declared):
+        body = encode_message(message)
+        replies.append(
+            VerifiedReply(
+                platform_id=platform.id,
+                webhook_id=new_message_id(),
+                timestamp=str(int(time.time())),
+                signature="v1a,test",
+                body=body,
+                digest=hashlib.sha256(body).hexdigest(),
+                reply=decode_reply(body),
+            )
+        )
+    # A committer on this test's event loop (the app's runs on the test client's), fed one batch of the two, as
+    # concurrent requests make.
+    runtime = Runtime(gw.settings)
+    try:
+        acknowledged, answered = await IntakeCommitter(runtime)._store(replies)
+        batches = next(iter(runtime.metrics.intake_batch.collect())).samples
+    finally:
+        await runtime.stop()
+    assert not isinstance(acknowledged, Exception) and not isinstance(answered, Exception), (acknowledged, answered)
+    assert {(s.name, s.value) for s in batches} >= {("spotcheck_intake_batch_replies_count", 1.0)}
+    assert {(s.name, s.value) for s in batches} >= {("spotcheck_intake_batch_replies_sum", 2.0)}
+    assert acknowledged.detail == {"acknowledged": notice_id}
+    assert answered.detail == {"declared_unavailable": ["ORD-1"], "missing": [], "complete": True}
+    stamped, answered_at = await _stamps(gw, notice_id)
+    assert stamped == received
+    assert answered_at is not None
+    async with gw.sessions() as session:
+        clock = (await session.scalars(select(Deadline).where(Deadline.message_id == notice_id))).one()
+        assert clock.status == DeadlineStatus.MET

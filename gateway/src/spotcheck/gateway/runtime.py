@@ -111,8 +111,10 @@ def freeze_startup_heap() -> None:
     A long-lived process holds hundreds of thousands of such objects, and every full collection walked them all:
     under the intake's load that was a pause of 100 ms and more every few seconds, on the event loop, and the p99
     of replies was five times their median. Frozen (:func:`gc.freeze`), they are never scanned again; only what
-    requests create is. Called once a server or worker process has started, never by tests' short-lived apps,
-    whose frozen cycles would never be freed.
+    requests create is. The price: a frozen object that later becomes garbage inside a reference cycle (a pooled
+    connection replaced, a cache entry dropped) is never collected; that is bounded by what existed at start-up.
+    Called once a server or worker process has started, never by tests' short-lived apps, whose frozen cycles would
+    never be freed.
     """
     gc.collect()
     gc.freeze()

@@ -22,6 +22,8 @@ from spotcheck.sdk._retry import RETRYABLE_STATUSES, RetryableFailure
 from spotcheck.sdk._retry_after import parse_retry_after
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from spotcheck.sdk._chunks import UploadState
 
 __all__ = ["ReplyReceipt", "UploadReceipt", "read_answer", "transport_failure", "upload_receipt"]
@@ -148,10 +150,10 @@ def upload_receipt(state: UploadState, sent: list[ReplyReceipt], skipped: int) -
     )
 
 
-def read_answer(response: httpx.Response, msg_id: str, *, now: float) -> ReplyReceipt:
+def read_answer(response: httpx.Response, msg_id: str, *, clock: Callable[[], float]) -> ReplyReceipt:
     """Turn the gateway's answer into a receipt, or raise the error it calls for.
 
-    ``now`` (Unix seconds, the client's clock) reads a ``Retry-After`` date.
+    ``clock`` (the client's, Unix seconds) is read only to interpret a ``Retry-After`` date.
 
     Raises:
         RetryableFailure: a 429 or transient 5xx, wrapping the error to raise if no retry is left.
@@ -184,7 +186,7 @@ def read_answer(response: httpx.Response, msg_id: str, *, now: float) -> ReplyRe
     title = problem.title or response.reason_phrase or f"HTTP {status}"
     message = detail if detail.startswith(title) else f"{title}: {detail}"
     if status in RETRYABLE_STATUSES:
-        retry_after = parse_retry_after(response.headers.get("retry-after"), now=now)
+        retry_after = parse_retry_after(response.headers.get("retry-after"), now=clock())
         error: APIError
         if status == 429:  # noqa: PLR2004 - Too Many Requests
             error = RateLimitError(

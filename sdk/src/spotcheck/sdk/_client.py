@@ -466,7 +466,7 @@ class _GatewayCore(Generic[_R]):
 
     def _interpret(self, response: httpx.Response, msg_id: str) -> ReplyReceipt:
         """Turn the gateway's answer into a receipt, or raise the error it calls for (see :func:`read_answer`)."""
-        return read_answer(response, msg_id, now=self._clock())
+        return read_answer(response, msg_id, clock=self._clock)
 
 
 class GatewayClient(_GatewayCore[ReplyReceipt]):

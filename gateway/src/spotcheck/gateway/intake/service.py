@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, TypeAlias, cast
 
 import structlog
@@ -220,6 +221,9 @@ class IntakeCommitter:
             entries.extend(_audit_entries(reply, row, notice.id))
             outcomes.append(None)
         if stamps:
+            # In notice order, as the ORM wrote its updates: two processes' batches then lock notices in the same
+            # order and cannot deadlock on PostgreSQL. The sort is stable, so each notice's first receipt still wins.
+            stamps.sort(key=itemgetter("notice"))
             await session.execute(_STAMP_ACKNOWLEDGED, stamps)
         if stored:
             # Plain rows through Core, in one multi-row insert: nothing reads them back as ORM objects.

@@ -45,10 +45,15 @@ async def require_bearer_token(connection: ASGIConnection[Any, Any, Any, Any], h
     """Guard of the app: a regulator API route refuses a request without a token (401) before reading its body.
 
     Litestar reads and validates a handler's body before its dependencies, so without this a request with no
-    credentials and a bad body learnt about its body (400) instead of being told to authenticate. The token itself
-    is checked by :func:`provide_principal`, in the request's own transaction; only routes whose principal comes
-    from a token are concerned (the console's come from its session cookie).
+    credentials and a bad body learnt about its body (400) instead of being told to authenticate. Only the header's
+    presence is checked here: the token itself is checked by :func:`provide_principal`, in the request's own
+    transaction, after the body (a made-up token with a bad body still hears about the body, which the public
+    OpenAPI document describes anyway). Only routes whose principal comes from a token are concerned (the console's
+    comes from its session cookie), and never ``OPTIONS``, which Litestar answers for every path and which carries
+    no credentials in a CORS preflight.
     """
+    if connection.scope.get("method") == "OPTIONS":
+        return
     provider = handler.resolve_dependencies().get("principal")  # resolved once per handler by Litestar
     if provider is not None and provider.dependency is provide_principal:
         _bearer_token(connection)
