@@ -52,9 +52,8 @@ from spotcheck.sdk import Webhook, new_message_id
 
 NAME = "fanout"
 GOAL = Goal(">=", 0.5)
-# Quick runs 2,000 per side: at ~1,500 deliveries/s, 500 were a third of a second, a third of which was the pipeline
-# starting (first claim, first group commit), so the figure measured the start rather than the rate (0.43 at 500,
-# 0.58 at 3,000, same code and machine).
+# Quick runs 2,000 per side: at ~1,500 deliveries/s, 500 were timed over a third of a second, too short a window
+# for a rate on a shared machine.
 SIZES = {"smoke": 40, "quick": 2000, "full": 5000}
 WARM_UP = 20
 TRANSPORTS = ("aiohttp", "httpx")
