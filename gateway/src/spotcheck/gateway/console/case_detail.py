@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -36,6 +36,7 @@ from spotcheck.gateway.console.forms import (
     Form,
     FormContext,
     Input,
+    Node,
     build_form,
     parse_form,
 )
@@ -48,6 +49,9 @@ from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.models import Merchant, Platform
 from spotcheck.gateway.web.deps import RuntimeDep, Session, provide_runtime
 from spotcheck.gateway.web.problems import ProblemError
+
+if TYPE_CHECKING:
+    from markupsafe import Markup  # jinja2's markup type; nothing is imported from it at run time
 
 __all__ = ["CaseDetailController"]
 
@@ -150,11 +154,11 @@ def _timeline_line(entry: TimelineEntry) -> _TimelineLine:
 
 # A fresh action form renders the same for the same inputs (its values are the body's defaults, it has no errors):
 # rendered once per action and inputs, it is reused; the inputs name the case's evidence, so the cache is bounded.
-_FRESH_FORMS: dict[tuple[str, Any], Any] = {}
+_FRESH_FORMS: dict[tuple[str, tuple[Node, ...]], Markup] = {}
 _FRESH_FORMS_LIMIT: Final = 512
 
 
-def _fresh_form_html(name: str, form: Form) -> Any:
+def _fresh_form_html(name: str, form: Form) -> Markup:
     """The markup of a fresh action form (as the ``nodes`` macro writes it), rendered once per action and inputs."""
     key = (name, form.nodes)
     html = _FRESH_FORMS.get(key)

@@ -7,7 +7,7 @@ through autoescaping, so a shop called ``<script>alert(1)</script>`` is shown as
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode
@@ -22,6 +22,8 @@ from spotcheck.gateway.legal import basis
 from spotcheck.gateway.web.problems import ProblemError
 
 if TYPE_CHECKING:
+    from markupsafe import Markup  # jinja2's markup type; nothing is imported from it at run time
+
     from spotcheck.gateway.console.auth import Officer
 
 __all__ = [
@@ -160,9 +162,10 @@ def pager(path: str, params: Mapping[str, str], page: int, per_page: int, total:
     }
 
 
-def form_macro(name: str) -> Any:
+def form_macro(name: str) -> Callable[..., Markup]:
     """A macro of ``console/_case_form.html`` (``nodes``, ``form_errors``) to call from Python; it returns markup."""
-    return getattr(_ENV.get_template("console/_case_form.html").module, name)
+    macro: Callable[..., Markup] = getattr(_ENV.get_template("console/_case_form.html").module, name)
+    return macro
 
 
 def render(request: Request[Any, Any, Any], template: str, officer: Officer | None, **context: Any) -> str:
