@@ -30,39 +30,7 @@ from spotcheck.schemas import (
 )
 from spotcheck.sdk import new_message_id
 
-
-async def _notice(gw: Any, message_type: str, *, issued: datetime) -> tuple[Any, str, str]:
-    """A platform, a case of its merchant, and a ``message_type`` notice sent to it at ``issued`` (in the outbox)."""
-    token = await gw.authority("330000", "浙江省市场监督管理局")
-    platform = await gw.register_platform(token, "ack-mall")
-    merchant = await gw.post(
-        "/v1/merchants",
-        token,
-        {"platform_id": platform.id, "shop_id": "s-ack", "shop_name": "店", "kind": "natural_person"},
-    )
-    product = {"sample_name": "插座", "trademark": "公牛", "spec_model": "GN-1"}
-    case = await gw.post(
-        "/v1/cases", token, {"merchant_id": merchant["id"], "plan_reference": "计划", "product": product}
-    )
-    notice_id = new_message_id()
-    async with gw.sessions() as session, session.begin():
-        session.add(
-            OutboundMessage(
-                id=notice_id,
-                case_id=case["id"],
-                message_type=message_type,
-                recipient_kind="platform",
-                recipient_id=platform.id,
-                recipient_name="测试商城",
-                adapter="webhook",
-                destination={"platform_id": platform.id},
-                body=b"{}",
-                timestamp=int(time.time()),
-                status="delivered",
-                created_at=issued,
-            )
-        )
-    return platform, case["id"], notice_id
+from .conftest import case_with_notice
 
 
 def _ack(case_id: str, notice_id: str, platform_id: str, received_at: datetime) -> NoticeAcknowledged:
@@ -84,7 +52,7 @@ async def _stamps(gw: Any, notice_id: str) -> tuple[datetime | None, datetime | 
 async def test_the_first_receipt_stamps_the_notice_and_later_ones_change_nothing(gateway: Any) -> None:
     gw = gateway
     issued = datetime.now(UTC) - timedelta(hours=2)
-    platform, case_id, notice_id = await _notice(gw, "sampling.notice", issued=issued)
+    platform, case_id, notice_id = await case_with_notice(gw, "sampling.notice", issued=issued)
     first = (issued + timedelta(minutes=3)).replace(microsecond=0)
     response = await gw.reply(platform, _ack(case_id, notice_id, platform.id, first))
     assert response.status_code == 200, response.text
@@ -100,7 +68,7 @@ async def test_the_first_receipt_stamps_the_notice_and_later_ones_change_nothing
 async def test_receipts_acknowledged_together_stamp_the_notice_once(gateway: Any) -> None:
     gw = gateway
     issued = datetime.now(UTC) - timedelta(hours=2)
-    platform, case_id, notice_id = await _notice(gw, "records.request", issued=issued)
+    platform, case_id, notice_id = await case_with_notice(gw, "records.request", issued=issued)
     times = [(issued + timedelta(minutes=minutes)).replace(microsecond=0) for minutes in range(1, 9)]
     answers = await asyncio.gather(*(gw.reply(platform, _ack(case_id, notice_id, platform.id, at)) for at in times))
     assert [a.status_code for a in answers] == [200] * len(times)
@@ -112,7 +80,7 @@ async def test_receipts_acknowledged_together_stamp_the_notice_once(gateway: Any
 async def test_a_receipt_in_the_future_or_before_the_notice_is_refused_naming_the_field(gateway: Any) -> None:
     gw = gateway
     issued = datetime.now(UTC) - timedelta(hours=2)
-    platform, case_id, notice_id = await _notice(gw, "sampling.notice", issued=issued)
+    platform, case_id, notice_id = await case_with_notice(gw, "sampling.notice", issued=issued)
     for received_at, words in (
         (datetime.now(UTC) + timedelta(hours=1), "is in the future"),
         (issued - timedelta(hours=1), "is before the notice was issued"),
@@ -130,7 +98,7 @@ async def test_an_acknowledgement_and_an_answer_to_one_request_in_one_batch_both
     stored in one shared transaction: the receipt is stamped, the request answered and its clock met."""
     gw = gateway
     issued = datetime.now(UTC) - timedelta(hours=2)
-    platform, case_id, notice_id = await _notice(gw, "records.request", issued=issued)
+    platform, case_id, notice_id = await case_with_notice(gw, "records.request", issued=issued)
     async with gw.sessions() as session, session.begin():
         notice = await session.get(OutboundMessage, notice_id)
         assert notice is not None

@@ -7,7 +7,6 @@ else anything; a webhook-id sent twice at once is stored once.
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,48 +14,13 @@ import pytest
 from sqlalchemy import func, select
 
 from spotcheck.gateway.intake.batcher import ReplyBatcher
-from spotcheck.gateway.store.models import AuditRecord, InboundMessage, OutboundMessage
+from spotcheck.gateway.store.models import AuditRecord, InboundMessage
 from spotcheck.schemas import MerchantIdentity, MerchantIdentityData, NoticeAcknowledged, NoticeAcknowledgedData
 from spotcheck.sdk import new_message_id
 
+from .conftest import case_with_notice
+
 pytestmark = pytest.mark.postgres
-
-
-async def _case_with_notice(gw: Any) -> tuple[Any, str, str]:
-    """A platform, a case of its merchant, and a notice the gateway sent it on that case (put in the outbox)."""
-    token = await gw.authority("330000", "浙江省市场监督管理局")
-    platform = await gw.register_platform(token, "batch-mall")
-    merchant = await gw.post(
-        "/v1/merchants",
-        token,
-        {"platform_id": platform.id, "shop_id": "s-1", "shop_name": "店", "kind": "natural_person"},
-    )
-    case = await gw.post(
-        "/v1/cases",
-        token,
-        {
-            "merchant_id": merchant["id"],
-            "plan_reference": "计划",
-            "product": {"sample_name": "插座", "trademark": "公牛", "spec_model": "GN-1"},
-        },
-    )
-    notice_id = new_message_id()
-    async with gw.sessions() as session, session.begin():
-        session.add(
-            OutboundMessage(
-                id=notice_id,
-                case_id=case["id"],
-                message_type="records.request",
-                recipient_kind="platform",
-                recipient_id=platform.id,
-                recipient_name="测试商城",
-                adapter="webhook",
-                destination={"platform_id": platform.id},
-                body=b"{}",
-                timestamp=int(time.time()),
-            )
-        )
-    return platform, case["id"], notice_id
 
 
 def _ack(case_id: str, notice_id: str, platform_id: str) -> NoticeAcknowledged:
@@ -75,7 +39,7 @@ async def _count(gw: Any, model: Any) -> int:
 
 async def test_concurrent_replies_are_each_stored_once_and_answered_with_their_own_leaf(gateway: Any) -> None:
     gw = gateway
-    platform, case_id, notice_id = await _case_with_notice(gw)
+    platform, case_id, notice_id = await case_with_notice(gw)
     audit_before = await _count(gw, AuditRecord)
     responses = await asyncio.gather(*(gw.reply(platform, _ack(case_id, notice_id, platform.id)) for _ in range(40)))
     assert [r.status_code for r in responses] == [200] * 40, [r.text for r in responses if r.status_code != 200]
@@ -90,7 +54,7 @@ async def test_concurrent_replies_are_each_stored_once_and_answered_with_their_o
 
 async def test_a_webhook_id_sent_twice_at_once_is_stored_once(gateway: Any) -> None:
     gw = gateway
-    platform, case_id, notice_id = await _case_with_notice(gw)
+    platform, case_id, notice_id = await case_with_notice(gw)
     msg_id = new_message_id()
     ack = _ack(case_id, notice_id, platform.id)
     same = await asyncio.gather(*(gw.reply(platform, ack, msg_id=msg_id) for _ in range(6)))
@@ -104,7 +68,7 @@ async def test_a_webhook_id_sent_twice_at_once_is_stored_once(gateway: Any) -> N
 
 async def test_a_reused_webhook_id_with_another_body_in_the_same_batch_is_409(gateway: Any) -> None:
     gw = gateway
-    platform, case_id, notice_id = await _case_with_notice(gw)
+    platform, case_id, notice_id = await case_with_notice(gw)
     msg_id = new_message_id()
     first = _ack(case_id, notice_id, platform.id)
     other = NoticeAcknowledged(
@@ -126,7 +90,7 @@ async def test_a_reused_webhook_id_with_another_body_in_the_same_batch_is_409(ga
 async def test_a_refused_reply_in_a_shared_batch_costs_the_others_nothing(gateway: Any) -> None:
     """A reply that does not fit its notice is refused on its own; the replies around it are stored."""
     gw = gateway
-    platform, case_id, notice_id = await _case_with_notice(gw)
+    platform, case_id, notice_id = await case_with_notice(gw)
     foreign = _ack(case_id, "msg_not_a_notice_of_this_case", platform.id)
     # An identity answering a records request: refused by the effect, after decoding and the ownership check.
     misplaced = MerchantIdentity(
