@@ -63,7 +63,7 @@ from _common import (
 from sqlalchemy import func, select
 
 from spotcheck.gateway.store.engine import create_engine, session_factory
-from spotcheck.gateway.store.models import InboundMessage, OutboundMessage
+from spotcheck.gateway.store.models import Case, InboundMessage, OutboundMessage
 from spotcheck.schemas import NoticeAcknowledged, NoticeAcknowledgedData, encode_message
 from spotcheck.sdk import Webhook, new_message_id, public_key_of
 
@@ -375,10 +375,14 @@ async def prepare(settings: Any) -> Target:
     engine = create_engine(settings.store.url)
     try:
         async with session_factory(engine)() as session, session.begin():
+            opened = await session.get(Case, case["id"])
+            if opened is None:
+                raise BenchError(f"the case {case['id']} just opened is not in the store")
             session.add(
                 OutboundMessage(
                     id=notice_id,
                     case_id=case["id"],
+                    **opened.scope(),
                     message_type="sampling.notice",
                     recipient_kind="platform",
                     recipient_id=platform.id,

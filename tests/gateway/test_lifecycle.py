@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from spotcheck.gateway.audit.chain import verify_chain
-from spotcheck.gateway.store.models import OutboundMessage
+from spotcheck.gateway.store.models import Case, Deadline, OutboundMessage
 from spotcheck.schemas import (
     LogEntry,
     MerchantIdentity,
@@ -367,6 +367,17 @@ async def test_failing_case_from_creation_to_close(gateway: Any) -> None:
         checked, broken = await verify_chain(session)
     assert broken is None
     assert checked > 20
+
+    # Every clock and notice of the case carries the case's scope: the dashboard counts them by that copy alone.
+    async with gw.sessions() as session:
+        stored = await session.get(Case, case_id)
+        clocks = (await session.scalars(select(Deadline).where(Deadline.case_id == case_id))).all()
+        notices = (await session.scalars(select(OutboundMessage).where(OutboundMessage.case_id == case_id))).all()
+    assert stored is not None
+    assert len(clocks) >= 3
+    assert len(notices) >= 5
+    scopes = {(row.authority_id, row.jurisdiction_division) for row in [*clocks, *notices]}
+    assert scopes == {(stored.authority_id, stored.jurisdiction_division)}
 
 
 async def test_passing_case_from_creation_to_close(gateway: Any) -> None:

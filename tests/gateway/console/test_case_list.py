@@ -87,6 +87,8 @@ class Cases:
                     Deadline(
                         id=new_id("dl"),
                         case_id=case_id,
+                        authority_id=authority_id,
+                        jurisdiction_division=division,
                         kind=DeadlineKind.PLATFORM_ANSWER,
                         party=f"platform:{platform[0]}",
                         due_at=now + offset,

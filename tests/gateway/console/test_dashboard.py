@@ -111,6 +111,7 @@ class Store:
                 Deadline(
                     id=new_id("dl"),
                     case_id=case_id,
+                    **case.scope(),
                     kind=kind,
                     party=party or f"platform:{case.platform_id}",
                     due_at=due_at,
@@ -125,10 +126,12 @@ class Store:
 
     async def notice(self, case_id: str | None, status: MessageStatus, recipient: str = "tmall") -> None:
         async with self.sessions() as session, session.begin():
+            case = await session.get(Case, case_id) if case_id is not None else None
             session.add(
                 OutboundMessage(
                     id=new_id("msg"),
                     case_id=case_id,
+                    **(case.scope() if case is not None else {}),
                     message_type="sampling.notice",
                     recipient_kind="platform",
                     recipient_id=recipient,

@@ -71,6 +71,7 @@ async def _seed(gateway: Any, authority_id: str) -> None:
                 Deadline(
                     id=new_id("dl"),
                     case_id=case.id,
+                    **case.scope(),
                     kind=DeadlineKind.PLATFORM_ANSWER,
                     party=f"platform:{platform_id}",
                     due_at=issued + timedelta(days=2),
@@ -87,6 +88,7 @@ async def _seed(gateway: Any, authority_id: str) -> None:
                     Deadline(
                         id=new_id("dl"),
                         case_id=case.id,
+                        **case.scope(),
                         kind=DeadlineKind.PLATFORM_ANSWER,
                         party=f"platform:{platform_id}",
                         due_at=now - timedelta(hours=n + 1),
@@ -100,6 +102,7 @@ async def _seed(gateway: Any, authority_id: str) -> None:
                     OutboundMessage(
                         id=new_id("msg"),
                         case_id=case.id,
+                        **case.scope(),
                         message_type="takedown.order",
                         recipient_kind="platform",
                         recipient_id=platform_id,

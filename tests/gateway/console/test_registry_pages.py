@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from spotcheck.gateway.console.registry_pages import endpoint_shown, settings_shown
-from spotcheck.gateway.store.models import AuditRecord, DeliveryAttempt, Merchant, OutboundMessage, PlatformKey
+from spotcheck.gateway.store.models import AuditRecord, Case, DeliveryAttempt, Merchant, OutboundMessage, PlatformKey
 from spotcheck.gateway.store.types import new_id, utcnow
 from spotcheck.sdk import generate_keypair, new_message_id
 
@@ -41,10 +41,12 @@ async def _dead_letter(gw: Any, platform_id: str, case_id: str | None, *, error:
     """A notice to the platform that failed its attempts and was dead-lettered, with its last failed attempt."""
     message_id = new_message_id()
     async with gw.sessions() as session, session.begin():
+        case = await session.get(Case, case_id) if case_id is not None else None
         session.add(
             OutboundMessage(
                 id=message_id,
                 case_id=case_id,
+                **(case.scope() if case is not None else {}),
                 message_type="sampling.notice",
                 recipient_kind="platform",
                 recipient_id=platform_id,

@@ -41,10 +41,11 @@ class Clocks:
     window: str
 
 
-def _deadline(case_id: str, kind: DeadlineKind, party: str, due_at: datetime) -> Deadline:
+def _deadline(case: Case, kind: DeadlineKind, party: str, due_at: datetime) -> Deadline:
     return Deadline(
         id=new_id("dl"),
-        case_id=case_id,
+        case_id=case.id,
+        **case.scope(),
         kind=kind,
         party=party,
         due_at=due_at,
@@ -86,8 +87,8 @@ async def clocks(runtime: Runtime, regulator: Callable[..., Awaitable[Principal]
         ]
         session.add_all(cases)
         await session.flush()
-        answer = _deadline(cases[0].id, DeadlineKind.PLATFORM_ANSWER, "platform:tmall-test", NOW - timedelta(hours=2))
-        window = _deadline(cases[1].id, DeadlineKind.REINSPECTION_APPLICATION, "merchant", NOW - timedelta(hours=1))
+        answer = _deadline(cases[0], DeadlineKind.PLATFORM_ANSWER, "platform:tmall-test", NOW - timedelta(hours=2))
+        window = _deadline(cases[1], DeadlineKind.REINSPECTION_APPLICATION, "merchant", NOW - timedelta(hours=1))
         session.add_all([answer, window])
     return Clocks(cases[0].id, answer.id, cases[1].id, window.id)
 

@@ -6,7 +6,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from spotcheck.gateway.store.models import OutboundMessage
+from spotcheck.gateway.store.models import Case, OutboundMessage
 from spotcheck.sdk import new_message_id
 
 
@@ -29,9 +29,12 @@ async def case_with_notice(
     case = await gw.post("/v1/cases", token, body)
     notice_id = new_message_id()
     async with gw.sessions() as session, session.begin():
+        opened = await session.get(Case, case["id"])
+        assert opened is not None
         notice = OutboundMessage(
             id=notice_id,
             case_id=case["id"],
+            **opened.scope(),
             message_type=message_type,
             recipient_kind="platform",
             recipient_id=platform.id,

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from spotcheck.gateway.intake.service import IntakeCommitter, VerifiedReply
 from spotcheck.gateway.runtime import Runtime
-from spotcheck.gateway.store.models import Deadline, OutboundMessage
+from spotcheck.gateway.store.models import Case, Deadline, OutboundMessage
 from spotcheck.gateway.store.statuses import DeadlineKind, DeadlineStatus
 from spotcheck.gateway.store.types import new_id
 from spotcheck.schemas import (
@@ -103,10 +103,13 @@ async def test_an_acknowledgement_and_an_answer_to_one_request_in_one_batch_both
         notice = await session.get(OutboundMessage, notice_id)
         assert notice is not None
         notice.body = b'{"type": "records.request", "data": {"orders": ["ORD-1"]}}'
+        case = await session.get(Case, case_id)
+        assert case is not None
         session.add(
             Deadline(
                 id=new_id("dl"),
                 case_id=case_id,
+                **case.scope(),
                 kind=DeadlineKind.PLATFORM_ANSWER,
                 party=f"platform:{platform.id}",
                 message_id=notice_id,

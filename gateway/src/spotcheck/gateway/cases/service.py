@@ -150,7 +150,7 @@ class CaseService:
     ) -> OutboundMessage:
         # A notice whose kind has documents (文书) carries them, numbered and signed in this same transaction.
         message, documents = await self._documents.attach(case, message, recipient)
-        row = await enqueue(self.session, case_id=case.id, message=message, recipient=recipient, respond_by=respond_by)
+        row = await enqueue(self.session, case=case, message=message, recipient=recipient, respond_by=respond_by)
         await self.session.flush()
         self._documents.carried(documents, row)
         self._sent.append(row)
@@ -188,6 +188,7 @@ class CaseService:
             Deadline(
                 id=new_id("dl"),
                 case_id=case.id,
+                **case.scope(),
                 kind=kind,
                 party=party,
                 message_id=message_id,

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from spotcheck.gateway.access import Principal, division_prefix, level_of_code
 from spotcheck.gateway.store.models import Case, Deadline, Merchant, OutboundMessage
@@ -39,6 +40,8 @@ __all__ = [
     "notice_backlog",
     "rule_label",
     "visible_cases",
+    "visible_clocks",
+    "visible_notices",
 ]
 
 SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
@@ -97,13 +100,30 @@ def visible_cases(principal: Principal) -> ColumnElement[bool]:
 
     Division codes are six digits, so "starts with the prefix" is a range on the indexed column.
     """
+    return _in_scope(principal, Case.authority_id, Case.jurisdiction_division)
+
+
+def visible_clocks(principal: Principal) -> ColumnElement[bool]:
+    """:func:`visible_cases` for clocks, on the copy of their case's scope they carry (no join to the cases)."""
+    return _in_scope(principal, Deadline.authority_id, Deadline.jurisdiction_division)
+
+
+def visible_notices(principal: Principal) -> ColumnElement[bool]:
+    """:func:`visible_cases` for notices, on their copy of the case's scope; a notice about no case concerns all."""
+    scoped = _in_scope(principal, OutboundMessage.authority_id, OutboundMessage.jurisdiction_division)
+    return or_(OutboundMessage.authority_id.is_(None), scoped)
+
+
+def _in_scope(
+    principal: Principal, authority: QueryableAttribute[Any], division: QueryableAttribute[Any]
+) -> ColumnElement[bool]:
     prefixes = [division_prefix(principal.division_code, principal.level)]
     prefixes += [division_prefix(code, level_of_code(code)) for code in principal.entrusted_divisions]
-    clauses: list[ColumnElement[bool]] = [Case.authority_id == principal.authority_id]
+    clauses: list[ColumnElement[bool]] = [authority == principal.authority_id]
     for prefix in prefixes:
         if not prefix:
             return true()
-        clauses.append(Case.jurisdiction_division.between(prefix.ljust(6, "0"), prefix.ljust(6, "9")))
+        clauses.append(division.between(prefix.ljust(6, "0"), prefix.ljust(6, "9")))
     return or_(*clauses)
 
 
@@ -204,41 +224,39 @@ async def deadline_overview(
 ) -> DeadlineOverview:
     """Counts and the ``limit`` most urgent open clocks, overdue and due within ``working_days`` working days.
 
-    One grouped count of the pressing clocks, then, for each urgency that has any, its first ``limit`` clocks in
-    due order with their case's product and shop: the database stops after ``limit`` visible ones instead of
-    numbering every pressing clock (the window functions this replaced sorted them all, at several times the cost).
+    One grouped count of the pressing clocks, then, for each urgency that has any, the ids of its first ``limit``
+    clocks in due order and only then those clocks with their case's product and shop. Both read the ``(status,
+    due_at, scope, id)`` index alone (the clocks carry their case's scope), so no pressing clock is joined to its
+    case except the few listed.
     """
     until = due_soon_until(now, calendar, working_days)
     overdue_when = Deadline.due_at < now
     soon_when = and_(Deadline.due_at >= now, Deadline.due_at <= until) if until is not None else literal(False)
     # Both kinds end at the later of now and ``until``: a range the (status, due_at) index serves.
     latest = until if until is not None and until > now else now
-    pressing = (Deadline.status.in_(UNSETTLED), Deadline.due_at <= latest, visible_cases(principal))
+    pressing = (Deadline.status.in_(UNSETTLED), Deadline.due_at <= latest, visible_clocks(principal))
     is_overdue = overdue_when.label("is_overdue")
     counts = dict(
         (
             await session.execute(
-                select(is_overdue, func.count())
-                .select_from(Deadline)
-                .join(Case, Case.id == Deadline.case_id)
-                .where(*pressing, or_(overdue_when, soon_when))
-                .group_by(is_overdue)
+                select(is_overdue, func.count()).where(*pressing, or_(overdue_when, soon_when)).group_by(is_overdue)
             )
         ).all()
     )
     overdue_count, due_soon_count = int(counts.get(True, 0)), int(counts.get(False, 0))
+    in_due_order = (Deadline.due_at, Deadline.id)
 
     async def most_urgent(when: ColumnElement[bool], count: int) -> list[Any]:
         if not count:
             return []
+        first = select(Deadline.id).where(*pressing, when).order_by(*in_due_order).limit(limit)
         return list(
             await session.execute(
                 select(Deadline, Case.sample_name, Merchant.shop_name)
                 .join(Case, Case.id == Deadline.case_id)
                 .join(Merchant, Merchant.id == Case.merchant_id)
-                .where(*pressing, when)
-                .order_by(Deadline.due_at, Deadline.id)
-                .limit(limit)
+                .where(Deadline.id.in_(first.scalar_subquery()))
+                .order_by(*in_due_order)
             )
         )
 
@@ -317,7 +335,8 @@ async def notice_backlog(session: AsyncSession, principal: Principal) -> list[No
     """Per recipient, notices not delivered and dead letters, most dead letters first.
 
     A notice about a case counts where the case is visible; one about no case concerns every regulator, as in
-    the delivery API. Delivered notices are never read: the filter is on the indexed status.
+    the delivery API. Delivered notices are never read: the filter is on the indexed status, and the rest is read
+    from the same index (``ix_outbound_due`` carries the recipient and the case's scope).
     """
     undelivered = func.count().filter(OutboundMessage.status.in_(_NOT_DELIVERED))
     dead = func.count().filter(OutboundMessage.status == MessageStatus.DEAD)
@@ -329,11 +348,7 @@ async def notice_backlog(session: AsyncSession, principal: Principal) -> list[No
             undelivered,
             dead,
         )
-        .outerjoin(Case, Case.id == OutboundMessage.case_id)
-        .where(
-            OutboundMessage.status.in_((*_NOT_DELIVERED, MessageStatus.DEAD)),
-            or_(OutboundMessage.case_id.is_(None), visible_cases(principal)),
-        )
+        .where(OutboundMessage.status.in_((*_NOT_DELIVERED, MessageStatus.DEAD)), visible_notices(principal))
         .group_by(OutboundMessage.recipient_kind, OutboundMessage.recipient_id)
     )
     backlog = [

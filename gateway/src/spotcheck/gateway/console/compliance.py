@@ -4,7 +4,7 @@ Platform compliance counts the platform-answer clocks (requests and orders sent 
 window: a clock is *decided* once answered or past due; it is *on time* when answered by its due time. The share
 is on time / decided; the median answer time runs from issue to answer over the answered ones. Like everything on
 the dashboard it is scoped in SQL to the officer's jurisdiction
-(:func:`~spotcheck.gateway.console.attention.visible_cases`) and aggregated by the database.
+(:func:`~spotcheck.gateway.console.attention.visible_clocks`) and aggregated by the database.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Integer, String, and_, case, cast, extract, func, literal, or_, select
+from sqlalchemy import ColumnElement, Float, Integer, String, and_, case, cast, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.access import Principal
@@ -30,9 +30,9 @@ from spotcheck.gateway.console.attention import (
     cases_by_state,
     deadline_overview,
     notice_backlog,
-    visible_cases,
+    visible_clocks,
 )
-from spotcheck.gateway.store.models import Case, Deadline, Platform
+from spotcheck.gateway.store.models import Deadline, Platform
 from spotcheck.gateway.store.statuses import CaseState, DeadlineKind, DeadlineStatus
 from spotcheck.gateway.store.types import UTCDateTime
 from spotcheck.gateway.workdays import WorkdayCalendar
@@ -95,11 +95,16 @@ class PlatformCompliance:
     weekly: list[ComplianceFigure] = field(default_factory=lambda: [ComplianceFigure(0, 0)] * WEEKS)
 
 
+def _epoch_seconds(span: ColumnElement[Any]) -> ColumnElement[float]:
+    """A PostgreSQL interval in seconds, as a double: ``EXTRACT`` answers ``numeric``, several times slower here."""
+    return func.date_part("epoch", span, type_=Float)
+
+
 def _day_index(session: AsyncSession, now: datetime) -> ColumnElement[int]:
     """Whole days from a clock's issue back to ``now``: 0 for the last 24 hours (one expression per engine)."""
     moment = literal(now, UTCDateTime())
     if session.get_bind().dialect.name == "postgresql":
-        return cast(func.floor(extract("epoch", moment - Deadline.created_at) / 86400), Integer)
+        return cast(func.floor(_epoch_seconds(moment - Deadline.created_at) / 86400), Integer)
     return cast(func.julianday(moment) - func.julianday(Deadline.created_at), Integer)
 
 
@@ -124,11 +129,10 @@ async def platform_compliance(
     scoped = (
         select()
         .select_from(Deadline)
-        .join(Case, Case.id == Deadline.case_id)
         .where(
             Deadline.kind.in_(_PLATFORM_KINDS),
             Deadline.created_at > now - timedelta(weeks=WEEKS),
-            visible_cases(principal),
+            visible_clocks(principal),
         )
     )
     per_day: dict[str, dict[int, tuple[int, int]]] = defaultdict(dict)
@@ -169,13 +173,14 @@ async def _counts_and_spans(
 
     Each group carries its day, how many of its clocks were decided and on time, and the answer times in seconds
     of those answered (an answered platform clock is one with ``met_at``) as one comma-joined string, computed in
-    SQL as plain seconds. The database reads the clocks and their cases once and hands back a row per platform and
-    day (a few hundred) instead of a row per clock (thousands, whose reading was most of the dashboard's time);
-    medians are taken here, as SQLite has no ordered-set aggregate. A day index below 30 (or 90) is exactly a clock
-    issued within the last 30 (or 90) days. Returns the answer times per party over 90 and over 30 days.
+    SQL as plain seconds. The database reads the clocks once, from one index that carries their case's scope too,
+    and hands back a row per platform and day (a few hundred) instead of a row per clock (thousands, whose reading
+    was most of the dashboard's time); medians are taken here, as SQLite has no ordered-set aggregate. A day index
+    below 30 (or 90) is exactly a clock issued within the last 30 (or 90) days. Returns the answer times per party
+    over 90 and over 30 days.
     """
     if session.get_bind().dialect.name == "postgresql":
-        seconds: ColumnElement[Any] = extract("epoch", Deadline.met_at - Deadline.created_at)
+        seconds: ColumnElement[Any] = _epoch_seconds(Deadline.met_at - Deadline.created_at)
     else:
         seconds = (func.julianday(Deadline.met_at) - func.julianday(Deadline.created_at)) * 86400.0
     day = _day_index(session, now).label("day")

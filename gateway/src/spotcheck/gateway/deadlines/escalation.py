@@ -106,7 +106,7 @@ async def _escalate(session: AsyncSession, row: Deadline, moment: datetime, *, l
         reminder = await _reminder(session, case, row, order, platform, lapse)
         sent.extend(
             [
-                await enqueue(session, case_id=case.id, message=reminder, recipient=recipient)
+                await enqueue(session, case=case, message=reminder, recipient=recipient)
                 for recipient in await _recipients(session, case, platform)
             ]
         )

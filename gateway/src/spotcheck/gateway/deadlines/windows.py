@@ -96,6 +96,7 @@ def open_windows(case: Case, roles: list[PartyRole], sent_at: datetime, calendar
         Deadline(
             id=new_id("dl"),
             case_id=case.id,
+            **case.scope(),
             kind=DeadlineKind.REINSPECTION_APPLICATION,
             party=role,
             due_at=clock.due_at,
@@ -155,9 +156,7 @@ async def announce_unreached(session: AsyncSession, case: Case) -> list[Outbound
             continue
         reason = "通知无法送达 (every notice came back undeliverable)"
         recipient = Recipient(party[0], party[1], party[2], _ANNOUNCEMENT, {"reason": reason})
-        announced.append(
-            await enqueue(session, case_id=case.id, message=decode_notice(sent[0].body), recipient=recipient)
-        )
+        announced.append(await enqueue(session, case=case, message=decode_notice(sent[0].body), recipient=recipient))
     return announced
 
 

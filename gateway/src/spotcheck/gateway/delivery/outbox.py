@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.delivery.queue import NOTIFY_CHANNEL, notify_committed
-from spotcheck.gateway.store.models import OutboundMessage
+from spotcheck.gateway.store.models import Case, OutboundMessage
 from spotcheck.schemas import Message, encode_message, message_type_of
 from spotcheck.sdk import new_message_id
 
@@ -34,19 +34,21 @@ class Recipient:
 async def enqueue(
     session: AsyncSession,
     *,
-    case_id: str | None,
+    case: Case | None,
     message: Message,
     recipient: Recipient,
     respond_by: datetime | None = None,
 ) -> OutboundMessage:
     """Add one outbound message; it commits with the state change that caused it or not at all.
 
-    Nothing is audited here: the caller's audit record names the message and its body's SHA-256.
+    Nothing is audited here: the caller's audit record names the message and its body's SHA-256. The row carries
+    the case's scope (:meth:`Case.scope`), which decides who sees it on the console.
     """
     body = encode_message(message)
     row = OutboundMessage(
         id=new_message_id(),
-        case_id=case_id,
+        case_id=case.id if case is not None else None,
+        **(case.scope() if case is not None else {}),
         message_type=message_type_of(message),
         recipient_kind=recipient.kind,
         recipient_id=recipient.id,

@@ -235,6 +235,13 @@ class Case(Base):
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as a class attribute
 
+    def scope(self) -> dict[str, str]:
+        """Who may see the case: its authority and jurisdiction, copied onto its clocks and notices when made.
+
+        Both are fixed when the case is opened, so the copies never go stale.
+        """
+        return {"authority_id": self.authority_id, "jurisdiction_division": self.jurisdiction_division}
+
 
 class CaseEvent(Base):
     """One step of a case's history: who did what, from which state to which, with what data."""
@@ -267,13 +274,18 @@ class OutboundMessage(Base):
             "next_attempt_at",
             "recipient_kind",
             "recipient_id",
-            "case_id",
+            "authority_id",
+            "jurisdiction_division",
             "recipient_name",
         ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    # The case's scope (:meth:`Case.scope`; None with no case): the console counts the notices an officer may see
+    # from ``ix_outbound_due`` alone instead of joining every one to its case. A case's scope never changes.
+    authority_id: Mapped[str | None] = mapped_column(String(40))
+    jurisdiction_division: Mapped[str | None] = mapped_column(String(6))
     message_type: Mapped[str] = mapped_column(String(64))
     recipient_kind: Mapped[str] = mapped_column(String(16))
     recipient_id: Mapped[str] = mapped_column(String(64))
@@ -372,16 +384,29 @@ class Deadline(Base):
 
     __tablename__ = "deadlines"
     __table_args__ = (
-        Index("ix_deadlines_open_due", "status", "due_at"),
+        # Sweeps find due clocks by (status, due_at); the console's overdue and due-soon counts and its most urgent
+        # clocks read this index alone, scope included.
+        Index("ix_deadlines_open_due", "status", "due_at", "authority_id", "jurisdiction_division", "id"),
         # The console's compliance figures read the recent clocks of one kind (platform answers), not the whole table,
-        # and from this index alone: it carries every column they count or measure.
+        # and from this index alone: it carries every column they count or measure, and the scope.
         Index(
-            "ix_deadlines_kind_created_cover", "kind", "created_at", "party", "status", "due_at", "met_at", "case_id"
+            "ix_deadlines_kind_created_cover",
+            "kind",
+            "created_at",
+            "party",
+            "status",
+            "due_at",
+            "met_at",
+            "authority_id",
+            "jurisdiction_division",
         ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    # The case's scope (:meth:`Case.scope`), so the console's scoped figures need not join every clock to its case.
+    authority_id: Mapped[str] = mapped_column(String(40))
+    jurisdiction_division: Mapped[str] = mapped_column(String(6))
     kind: Mapped[str] = mapped_column(String(40))
     party: Mapped[str] = mapped_column(String(80))
     message_id: Mapped[str | None] = mapped_column(ForeignKey("outbound_messages.id"))
