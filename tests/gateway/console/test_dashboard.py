@@ -19,11 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spotcheck.gateway.access import Principal
 from spotcheck.gateway.console.attention import (
+    BoundScope,
     cases_by_state,
     deadline_overview,
     due_soon_until,
     notice_backlog,
     rule_label,
+    scope_clause,
     visible_cases,
 )
 from spotcheck.gateway.console.compliance import WEEKS, format_duration, platform_compliance
@@ -281,7 +283,9 @@ async def test_visible_cases_in_sql_is_can_access_case(runtime: Runtime, regulat
     js = await regulator("320000")
     divisions = ("330000", "330100", "330106", "330200", "320000", "320100", "110000")
     for owner, division in itertools.product((zj, hz, js), divisions):
-        await store.case(owner.authority_id, division, "tmall")
+        case_id = await store.case(owner.authority_id, division, "tmall")
+        await store.clock(case_id, issued=timedelta(days=1), due=timedelta(days=1))
+        await store.notice(case_id, MessageStatus.PENDING)
     async with runtime.sessions() as session, session.begin():
         # Jiangsu entrusts Hangzhou with sampling in Nanjing (二, last paragraph).
         session.add(
@@ -295,7 +299,14 @@ async def test_visible_cases_in_sql_is_can_access_case(runtime: Runtime, regulat
         cases = (await session.scalars(select(Case))).all()
         for principal in (nation, zj, hz, xihu, js, hz_entrusted):
             in_sql = set((await session.scalars(select(Case.id).where(visible_cases(principal)))).all())
-            assert in_sql == {c.id for c in cases if principal.can_access_case(c)}, principal.division_code
+            expected = {c.id for c in cases if principal.can_access_case(c)}
+            assert in_sql == expected, principal.division_code
+            # The dashboard's prebuilt statements bind the same rule, on the copy of the scope clocks and notices carry.
+            scope = BoundScope.of(principal)
+            for table in (Deadline, OutboundMessage):
+                bound = scope_clause(table.authority_id, table.jurisdiction_division, scope.ranges)
+                seen = await session.scalars(select(table.case_id).where(bound), scope.params)
+                assert set(seen.all()) == expected, (table.__tablename__, principal.division_code)
         assert await session.scalar(select(Authority.id).where(Authority.division_code == "330106")) is not None
 
 

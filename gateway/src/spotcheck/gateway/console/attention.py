@@ -8,13 +8,14 @@ many cases and notices the store holds. Urgency is judged by the same working-da
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, Executable, and_, bindparam, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -29,6 +30,7 @@ __all__ = [
     "STATE_LABELS",
     "UNSETTLED",
     "URGENCY_LABELS",
+    "BoundScope",
     "DeadlineItem",
     "DeadlineOverview",
     "NoticeBacklog",
@@ -39,9 +41,8 @@ __all__ = [
     "due_soon_until",
     "notice_backlog",
     "rule_label",
+    "scope_clause",
     "visible_cases",
-    "visible_clocks",
-    "visible_notices",
 ]
 
 SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
@@ -103,28 +104,53 @@ def visible_cases(principal: Principal) -> ColumnElement[bool]:
     return _in_scope(principal, Case.authority_id, Case.jurisdiction_division)
 
 
-def visible_clocks(principal: Principal) -> ColumnElement[bool]:
-    """:func:`visible_cases` for clocks, on the copy of their case's scope they carry (no join to the cases)."""
-    return _in_scope(principal, Deadline.authority_id, Deadline.jurisdiction_division)
-
-
-def visible_notices(principal: Principal) -> ColumnElement[bool]:
-    """:func:`visible_cases` for notices, on their copy of the case's scope; a notice about no case concerns all."""
-    scoped = _in_scope(principal, OutboundMessage.authority_id, OutboundMessage.jurisdiction_division)
-    return or_(OutboundMessage.authority_id.is_(None), scoped)
-
-
 def _in_scope(
     principal: Principal, authority: QueryableAttribute[Any], division: QueryableAttribute[Any]
 ) -> ColumnElement[bool]:
-    prefixes = [division_prefix(principal.division_code, principal.level)]
-    prefixes += [division_prefix(code, level_of_code(code)) for code in principal.entrusted_divisions]
-    clauses: list[ColumnElement[bool]] = [authority == principal.authority_id]
-    for prefix in prefixes:
-        if not prefix:
-            return true()
-        clauses.append(division.between(prefix.ljust(6, "0"), prefix.ljust(6, "9")))
-    return or_(*clauses)
+    scope = BoundScope.of(principal)
+    if scope.ranges is None:
+        return true()
+    return or_(
+        authority == scope.params["scope_authority"],
+        *(division.between(scope.params[f"scope_lo{i}"], scope.params[f"scope_hi{i}"]) for i in range(scope.ranges)),
+    )
+
+
+@dataclass(frozen=True)
+class BoundScope:
+    """A principal's scope as the values a prebuilt statement binds (:func:`scope_clause` is that statement's part).
+
+    The dashboard's statements are built once per shape of scope and reused: only these values change per officer.
+    """
+
+    ranges: int | None
+    """How many division ranges the scope compares (its own area and each entrusted one); None: it sees all."""
+    params: dict[str, str]
+
+    @classmethod
+    def of(cls, principal: Principal) -> BoundScope:
+        """The scope of :meth:`Principal.can_access_case`: the own authority, or a division in one of the ranges."""
+        prefixes = [division_prefix(principal.division_code, principal.level)]
+        prefixes += [division_prefix(code, level_of_code(code)) for code in principal.entrusted_divisions]
+        if not all(prefixes):
+            return cls(None, {})
+        params = {"scope_authority": principal.authority_id}
+        for i, prefix in enumerate(prefixes):
+            params[f"scope_lo{i}"] = prefix.ljust(6, "0")
+            params[f"scope_hi{i}"] = prefix.ljust(6, "9")
+        return cls(len(prefixes), params)
+
+
+def scope_clause(
+    authority: QueryableAttribute[Any], division: QueryableAttribute[Any], ranges: int | None
+) -> ColumnElement[bool]:
+    """The WHERE clause of a :class:`BoundScope` with ``ranges`` ranges, on a table's copy of the case's scope."""
+    if ranges is None:
+        return true()
+    return or_(
+        authority == bindparam("scope_authority"),
+        *(division.between(bindparam(f"scope_lo{i}"), bindparam(f"scope_hi{i}")) for i in range(ranges)),
+    )
 
 
 def due_soon_until(now: datetime, calendar: WorkdayCalendar, working_days: int) -> datetime | None:
@@ -213,6 +239,46 @@ class DeadlineOverview:
     working_days: int
 
 
+@dataclass(frozen=True)
+class _OverviewStatements:
+    counts: Executable
+    overdue: Executable
+    due_soon: Executable
+
+
+@functools.cache
+def _overview_statements(ranges: int | None) -> _OverviewStatements:
+    """The overview's three statements for a scope of ``ranges`` ranges, built once (binds: now, until, latest, limit).
+
+    Each list reads the ids of its first ``limit`` clocks in due order from the index alone, then those clocks.
+    """
+    overdue_when = Deadline.due_at < bindparam("now")
+    soon_when = and_(Deadline.due_at >= bindparam("now"), Deadline.due_at <= bindparam("until"))
+    pressing = (
+        Deadline.status.in_(UNSETTLED),
+        Deadline.due_at <= bindparam("latest"),
+        scope_clause(Deadline.authority_id, Deadline.jurisdiction_division, ranges),
+    )
+    is_overdue = overdue_when.label("is_overdue")
+    in_due_order = (Deadline.due_at, Deadline.id)
+
+    def most_urgent(when: ColumnElement[bool]) -> Executable:
+        first = select(Deadline.id).where(*pressing, when).order_by(*in_due_order).limit(bindparam("limit"))
+        return (
+            select(Deadline, Case.sample_name, Merchant.shop_name)
+            .join(Case, Case.id == Deadline.case_id)
+            .join(Merchant, Merchant.id == Case.merchant_id)
+            .where(Deadline.id.in_(first.scalar_subquery()))
+            .order_by(*in_due_order)
+        )
+
+    return _OverviewStatements(
+        counts=select(is_overdue, func.count()).where(*pressing, or_(overdue_when, soon_when)).group_by(is_overdue),
+        overdue=most_urgent(overdue_when),
+        due_soon=most_urgent(soon_when),
+    )
+
+
 async def deadline_overview(
     session: AsyncSession,
     principal: Principal,
@@ -230,38 +296,25 @@ async def deadline_overview(
     case except the few listed.
     """
     until = due_soon_until(now, calendar, working_days)
-    overdue_when = Deadline.due_at < now
-    soon_when = and_(Deadline.due_at >= now, Deadline.due_at <= until) if until is not None else literal(False)
-    # Both kinds end at the later of now and ``until``: a range the (status, due_at) index serves.
-    latest = until if until is not None and until > now else now
-    pressing = (Deadline.status.in_(UNSETTLED), Deadline.due_at <= latest, visible_clocks(principal))
-    is_overdue = overdue_when.label("is_overdue")
-    counts = dict(
-        (
-            await session.execute(
-                select(is_overdue, func.count()).where(*pressing, or_(overdue_when, soon_when)).group_by(is_overdue)
-            )
-        ).all()
-    )
+    scope = BoundScope.of(principal)
+    statements = _overview_statements(scope.ranges)
+    params: dict[str, Any] = {
+        **scope.params,
+        "now": now,
+        # Nothing is due soon without an ``until``: a range that ends before it starts.
+        "until": until if until is not None else now - timedelta(microseconds=1),
+        # Both kinds end at the later of now and ``until``: a range the (status, due_at) index serves.
+        "latest": until if until is not None and until > now else now,
+        "limit": limit,
+    }
+    counts: dict[bool, int] = dict((await session.execute(statements.counts, params)).all())
     overdue_count, due_soon_count = int(counts.get(True, 0)), int(counts.get(False, 0))
-    in_due_order = (Deadline.due_at, Deadline.id)
 
-    async def most_urgent(when: ColumnElement[bool], count: int) -> list[Any]:
-        if not count:
-            return []
-        first = select(Deadline.id).where(*pressing, when).order_by(*in_due_order).limit(limit)
-        return list(
-            await session.execute(
-                select(Deadline, Case.sample_name, Merchant.shop_name)
-                .join(Case, Case.id == Deadline.case_id)
-                .join(Merchant, Merchant.id == Case.merchant_id)
-                .where(Deadline.id.in_(first.scalar_subquery()))
-                .order_by(*in_due_order)
-            )
-        )
+    async def most_urgent(statement: Executable, count: int) -> list[Any]:
+        return list(await session.execute(statement, params)) if count else []
 
-    overdue_rows = await most_urgent(overdue_when, overdue_count)
-    soon_rows = await most_urgent(soon_when, due_soon_count)
+    overdue_rows = await most_urgent(statements.overdue, overdue_count)
+    soon_rows = await most_urgent(statements.due_soon, due_soon_count)
 
     def item(row: Any, urgency: str) -> DeadlineItem:
         clock: Deadline = row[0]
@@ -331,16 +384,13 @@ class NoticeBacklog:
         return self.recipient_id if self.recipient_kind == RecipientKind.PLATFORM else None
 
 
-async def notice_backlog(session: AsyncSession, principal: Principal) -> list[NoticeBacklog]:
-    """Per recipient, notices not delivered and dead letters, most dead letters first.
-
-    A notice about a case counts where the case is visible; one about no case concerns every regulator, as in
-    the delivery API. Delivered notices are never read: the filter is on the indexed status, and the rest is read
-    from the same index (``ix_outbound_due`` carries the recipient and the case's scope).
-    """
+@functools.cache
+def _backlog_statement(ranges: int | None) -> Executable:
+    """Notices not delivered and dead letters per recipient, for a scope of ``ranges`` ranges (built once)."""
     undelivered = func.count().filter(OutboundMessage.status.in_(_NOT_DELIVERED))
     dead = func.count().filter(OutboundMessage.status == MessageStatus.DEAD)
-    rows = await session.execute(
+    scoped = scope_clause(OutboundMessage.authority_id, OutboundMessage.jurisdiction_division, ranges)
+    return (
         select(
             OutboundMessage.recipient_kind,
             OutboundMessage.recipient_id,
@@ -348,9 +398,24 @@ async def notice_backlog(session: AsyncSession, principal: Principal) -> list[No
             undelivered,
             dead,
         )
-        .where(OutboundMessage.status.in_((*_NOT_DELIVERED, MessageStatus.DEAD)), visible_notices(principal))
+        .where(
+            OutboundMessage.status.in_((*_NOT_DELIVERED, MessageStatus.DEAD)),
+            # A notice about no case has no scope: it concerns every regulator.
+            or_(OutboundMessage.authority_id.is_(None), scoped),
+        )
         .group_by(OutboundMessage.recipient_kind, OutboundMessage.recipient_id)
     )
+
+
+async def notice_backlog(session: AsyncSession, principal: Principal) -> list[NoticeBacklog]:
+    """Per recipient, notices not delivered and dead letters, most dead letters first.
+
+    A notice about a case counts where the case is visible; one about no case concerns every regulator, as in
+    the delivery API. Delivered notices are never read: the filter is on the indexed status, and the rest is read
+    from the same index (``ix_outbound_due`` carries the recipient and the case's scope).
+    """
+    scope = BoundScope.of(principal)
+    rows = await session.execute(_backlog_statement(scope.ranges), scope.params)
     backlog = [
         NoticeBacklog(
             recipient_kind=kind, recipient_id=rid, recipient_name=name or rid, undelivered=int(u), dead=int(d)

@@ -4,11 +4,12 @@ Platform compliance counts the platform-answer clocks (requests and orders sent 
 window: a clock is *decided* once answered or past due; it is *on time* when answered by its due time. The share
 is on time / decided; the median answer time runs from issue to answer over the answered ones. Like everything on
 the dashboard it is scoped in SQL to the officer's jurisdiction
-(:func:`~spotcheck.gateway.console.attention.visible_clocks`) and aggregated by the database.
+(:class:`~spotcheck.gateway.console.attention.BoundScope`) and aggregated by the database.
 """
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Float, Integer, String, and_, case, cast, func, literal, or_, select
+from sqlalchemy import ColumnElement, Executable, Float, Integer, String, and_, bindparam, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.access import Principal
@@ -24,13 +25,14 @@ from spotcheck.gateway.console.attention import (
     DEADLINE_KIND_LABELS,
     STATE_LABELS,
     URGENCY_LABELS,
+    BoundScope,
     DeadlineOverview,
     NoticeBacklog,
     StateCount,
     cases_by_state,
     deadline_overview,
     notice_backlog,
-    visible_clocks,
+    scope_clause,
 )
 from spotcheck.gateway.store.models import Deadline, Platform
 from spotcheck.gateway.store.statuses import CaseState, DeadlineKind, DeadlineStatus
@@ -100,12 +102,39 @@ def _epoch_seconds(span: ColumnElement[Any]) -> ColumnElement[float]:
     return func.date_part("epoch", span, type_=Float)
 
 
-def _day_index(session: AsyncSession, now: datetime) -> ColumnElement[int]:
-    """Whole days from a clock's issue back to ``now``: 0 for the last 24 hours (one expression per engine)."""
-    moment = literal(now, UTCDateTime())
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(func.floor(_epoch_seconds(moment - Deadline.created_at) / 86400), Integer)
-    return cast(func.julianday(moment) - func.julianday(Deadline.created_at), Integer)
+@functools.cache
+def _compliance_statement(dialect: str, ranges: int | None) -> Executable:
+    """The window's clocks per platform and day, for one engine and a scope of ``ranges`` ranges (built once).
+
+    Binds ``now``, ``since`` and the scope's values. Each row: party, day index (whole days from issue back to
+    ``now``, 0 for the last 24 hours), clocks decided, clocks decided on time, and the answer times in seconds of
+    the answered ones (an answered platform clock is one with ``met_at``), comma-joined.
+    """
+    now = bindparam("now", type_=UTCDateTime())
+    if dialect == "postgresql":
+        days = cast(func.floor(_epoch_seconds(now - Deadline.created_at) / 86400), Integer)
+        seconds: ColumnElement[Any] = _epoch_seconds(Deadline.met_at - Deadline.created_at)
+    else:
+        days = cast(func.julianday(now) - func.julianday(Deadline.created_at), Integer)
+        seconds = (func.julianday(Deadline.met_at) - func.julianday(Deadline.created_at)) * 86400.0
+    day = days.label("day")
+    decided = or_(Deadline.status.in_(_ANSWERED), Deadline.due_at < now)
+    on_time = Deadline.status == DeadlineStatus.MET
+    return (
+        select(
+            Deadline.party,
+            day,
+            func.sum(case((decided, 1), else_=0)),
+            func.sum(case((and_(decided, on_time), 1), else_=0)),
+            func.aggregate_strings(case((Deadline.met_at.is_not(None), cast(seconds, String)), else_=None), ","),
+        )
+        .where(
+            Deadline.kind.in_(_PLATFORM_KINDS),
+            Deadline.created_at > bindparam("since", type_=UTCDateTime()),
+            scope_clause(Deadline.authority_id, Deadline.jurisdiction_division, ranges),
+        )
+        .group_by(Deadline.party, day)
+    )
 
 
 def _sum(days: dict[int, tuple[int, int]], first: int, last: int) -> ComplianceFigure:
@@ -124,19 +153,8 @@ async def platform_compliance(
     clocks decided and on time, from which the windows and weeks are summed, and the answer times, whose medians
     are taken here.
     """
-    decided = or_(Deadline.status.in_(_ANSWERED), Deadline.due_at < now)
-    on_time = Deadline.status == DeadlineStatus.MET
-    scoped = (
-        select()
-        .select_from(Deadline)
-        .where(
-            Deadline.kind.in_(_PLATFORM_KINDS),
-            Deadline.created_at > now - timedelta(weeks=WEEKS),
-            visible_clocks(principal),
-        )
-    )
     per_day: dict[str, dict[int, tuple[int, int]]] = defaultdict(dict)
-    spans_90, spans_30 = await _counts_and_spans(session, scoped, now, per_day, decided, on_time)
+    spans_90, spans_30 = await _counts_and_spans(session, principal, now, per_day)
     figures: dict[str, PlatformCompliance] = {}
     for party, days in per_day.items():
         figures[party] = PlatformCompliance(
@@ -162,12 +180,7 @@ def _worst_first(entry: PlatformCompliance) -> tuple[float, str]:
 
 
 async def _counts_and_spans(
-    session: AsyncSession,
-    scoped: Any,
-    now: datetime,
-    per_day: dict[str, dict[int, tuple[int, int]]],
-    decided: ColumnElement[bool],
-    on_time: ColumnElement[bool],
+    session: AsyncSession, principal: Principal, now: datetime, per_day: dict[str, dict[int, tuple[int, int]]]
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """One pass over the window's clocks, grouped by platform and day: the counts (into ``per_day``), answer times.
 
@@ -179,22 +192,11 @@ async def _counts_and_spans(
     below 30 (or 90) is exactly a clock issued within the last 30 (or 90) days. Returns the answer times per party
     over 90 and over 30 days.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        seconds: ColumnElement[Any] = _epoch_seconds(Deadline.met_at - Deadline.created_at)
-    else:
-        seconds = (func.julianday(Deadline.met_at) - func.julianday(Deadline.created_at)) * 86400.0
-    day = _day_index(session, now).label("day")
+    scope = BoundScope.of(principal)
+    statement = _compliance_statement(session.get_bind().dialect.name, scope.ranges)
     # Plain rows through the session's connection: the ORM's row loading would only slow them.
     connection = await session.connection()
-    rows = await connection.execute(
-        scoped.add_columns(
-            Deadline.party,
-            day,
-            func.sum(case((decided, 1), else_=0)),
-            func.sum(case((and_(decided, on_time), 1), else_=0)),
-            func.aggregate_strings(case((Deadline.met_at.is_not(None), cast(seconds, String)), else_=None), ","),
-        ).group_by(Deadline.party, day)
-    )
+    rows = await connection.execute(statement, {**scope.params, "now": now, "since": now - timedelta(weeks=WEEKS)})
     spans_90: dict[str, list[float]] = defaultdict(list)
     spans_30: dict[str, list[float]] = defaultdict(list)
     for party, index, n_decided, n_on_time, spans in rows.all():
