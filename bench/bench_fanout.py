@@ -6,7 +6,7 @@ A receiver in its own process (pinned to its own core when there are two) answer
 nothing. The baseline is a bare ``aiohttp`` client POSTing pre-signed bodies with the worker's concurrency: the
 least any sender must do. Ours is :class:`~spotcheck.gateway.delivery.worker.DeliveryWorker` on the embedded
 SQLite store doing all of its work per message: claim under a lease, sign, POST, record the attempt, mark
-delivered, audit.
+delivered, audit. It starts as ``spotcheck worker`` does, freezing the start-up heap out of the collector's sight.
 Both send the same ~2 KB bodies; each side is warmed up first and timed from the moment the messages are
 committed (ours) or the first POST starts (baseline) until the last answer is recorded.
 
@@ -45,7 +45,7 @@ from _common import (
 )
 
 from spotcheck.adapters import make_http_client
-from spotcheck.gateway.runtime import Runtime
+from spotcheck.gateway.runtime import Runtime, freeze_startup_heap
 from spotcheck.gateway.scheduler import delivery_worker
 from spotcheck.gateway.settings import Settings
 from spotcheck.sdk import Webhook, new_message_id
@@ -114,6 +114,8 @@ async def ours(settings: Settings, platform_id: str, count: int) -> tuple[float,
     """Deliveries per second of a DeliveryWorker draining ``count`` committed messages; and how many it did."""
     runtime = Runtime(settings)
     await runtime.start()
+    # As ``spotcheck worker`` does once started: what start-up built is never walked by the collector again.
+    freeze_startup_heap()
     worker = delivery_worker(runtime, worker_id=f"bench-{settings.delivery.http_transport}")
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
