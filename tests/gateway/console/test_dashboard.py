@@ -219,6 +219,7 @@ async def test_deadline_overview_counts_lists_and_basis(runtime: Runtime, regula
     async with runtime.sessions() as session:
         one_day = await deadline_overview(session, zj, runtime.calendar, now=NOW)
         two_days = await deadline_overview(session, zj, runtime.calendar, now=NOW, working_days=2)
+        no_warning = await deadline_overview(session, zj, runtime.calendar, now=NOW, working_days=0)
         jiangsu = await deadline_overview(session, js, runtime.calendar, now=NOW)
 
     assert (one_day.overdue_count, one_day.due_soon_count) == (2, 1)
@@ -228,6 +229,9 @@ async def test_deadline_overview_counts_lists_and_basis(runtime: Runtime, regula
     assert (first.kind_label, first.urgency, first.shop_name) == ("平台答复", "overdue", "天猫店")
     assert one_day.due_soon[0].due_at == NOW + timedelta(hours=10)
     assert (two_days.overdue_count, two_days.due_soon_count) == (2, 2)
+    # No warning at all: nothing is due soon, and the overdue clocks are the same.
+    assert (no_warning.overdue_count, no_warning.due_soon_count, no_warning.due_soon) == (2, 0, [])
+    assert [item.due_at for item in no_warning.overdue] == [item.due_at for item in one_day.overdue]
     assert (jiangsu.overdue_count, jiangsu.due_soon_count) == (1, 0)
 
 

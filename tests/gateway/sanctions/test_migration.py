@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy import inspect
 
 from spotcheck.gateway.store import migrations
@@ -28,13 +27,7 @@ async def test_0008_creates_and_drops_its_tables_per_clauses_3_1_4_2_4_3(databas
         await migrations.upgrade(engine, "0008")
         assert await _tables(engine) >= TABLES
 
-        def downgrade(sync_conn: Any) -> None:
-            cfg = migrations.alembic_config()
-            cfg.attributes["connection"] = sync_conn
-            command.downgrade(cfg, "0007")
-
-        async with engine.begin() as conn:
-            await conn.run_sync(downgrade)
+        await migrations.downgrade(engine, "0007")
         assert not TABLES & await _tables(engine)
         await migrations.upgrade(engine)
         assert await _tables(engine) >= TABLES

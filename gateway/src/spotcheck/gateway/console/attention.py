@@ -110,6 +110,7 @@ def _in_scope(
     scope = BoundScope.of(principal)
     if scope.ranges is None:
         return true()
+    # The same clause as :func:`scope_clause` with the values written in (``params()`` on a clause is deprecated).
     return or_(
         authority == scope.params["scope_authority"],
         *(division.between(scope.params[f"scope_lo{i}"], scope.params[f"scope_hi{i}"]) for i in range(scope.ranges)),
@@ -126,6 +127,7 @@ class BoundScope:
     ranges: int | None
     """How many division ranges the scope compares (its own area and each entrusted one); None: it sees all."""
     params: dict[str, str]
+    """The values to bind: ``scope_authority`` and ``scope_lo{i}``/``scope_hi{i}`` per range (none when it sees all)."""
 
     @classmethod
     def of(cls, principal: Principal) -> BoundScope:
@@ -248,7 +250,9 @@ class _OverviewStatements:
 
 @functools.cache
 def _overview_statements(ranges: int | None) -> _OverviewStatements:
-    """The overview's three statements for a scope of ``ranges`` ranges, built once (binds: now, until, latest, limit).
+    """The overview's three statements for a scope of ``ranges`` ranges, built once.
+
+    They bind ``now``, ``until``, ``latest``, ``limit`` and the scope's values (:attr:`BoundScope.params`).
 
     Each list reads the ids of its first ``limit`` clocks in due order from the index alone, then those clocks.
     """
@@ -400,8 +404,9 @@ def _backlog_statement(ranges: int | None) -> Executable:
         )
         .where(
             OutboundMessage.status.in_((*_NOT_DELIVERED, MessageStatus.DEAD)),
-            # A notice about no case has no scope: it concerns every regulator.
-            or_(OutboundMessage.authority_id.is_(None), scoped),
+            # A notice about no case concerns every regulator. Told by its case, not by a missing copy of the
+            # scope: a notice that lacked its copy stays hidden instead of showing to every regulator.
+            or_(OutboundMessage.case_id.is_(None), scoped),
         )
         .group_by(OutboundMessage.recipient_kind, OutboundMessage.recipient_id)
     )

@@ -274,6 +274,7 @@ class OutboundMessage(Base):
             "next_attempt_at",
             "recipient_kind",
             "recipient_id",
+            "case_id",
             "authority_id",
             "jurisdiction_division",
             "recipient_name",

@@ -8,9 +8,11 @@ NULL for a notice about no case) and the indexes the dashboard reads carry it:
 * ``ix_deadlines_open_due`` (status, due_at) gains the scope and the id: the overdue and due-soon counts, and the
   most urgent clocks in due order, are read from it alone;
 * ``ix_deadlines_kind_created_cover`` trades ``case_id`` for the scope;
-* ``ix_outbound_due`` trades ``case_id`` for the scope.
+* ``ix_outbound_due`` gains the scope after ``case_id`` (a notice about no case, ``case_id`` NULL, concerns every
+  regulator: telling it by ``case_id`` rather than by a missing copy keeps a notice that lacked its copy hidden).
 
-``deadlines``' copy is NOT NULL (every clock belongs to a case): SQLite sets that by rebuilding the table.
+``deadlines``' copy is NOT NULL (every clock belongs to a case): SQLite sets that by rebuilding the table, which the
+migration runner allows by switching foreign key enforcement off around the migration (``migrations._migrate``).
 
 Revision ID: 0010
 Revises: 0009
@@ -35,10 +37,12 @@ _DUE = ["status", "next_attempt_at", "recipient_kind", "recipient_id"]
 def _add_scope(table: str) -> None:
     op.add_column(table, sa.Column("authority_id", sa.String(length=40), nullable=True))
     op.add_column(table, sa.Column("jurisdiction_division", sa.String(length=6), nullable=True))
-    for column in _SCOPE:
-        op.execute(
-            f"UPDATE {table} SET {column} = (SELECT cases.{column} FROM cases WHERE cases.id = {table}.case_id)"  # noqa: S608 - fixed names
-        )
+    # One pass that writes both columns, and only rows about a case (SQLite >= 3.15 and PostgreSQL take row values).
+    op.execute(
+        f"UPDATE {table} SET (authority_id, jurisdiction_division) = "  # noqa: S608 - fixed names
+        f"(SELECT cases.authority_id, cases.jurisdiction_division FROM cases WHERE cases.id = {table}.case_id) "
+        f"WHERE {table}.case_id IS NOT NULL"
+    )
 
 
 def upgrade() -> None:
@@ -53,7 +57,7 @@ def upgrade() -> None:
     op.drop_index("ix_deadlines_kind_created_cover", table_name="deadlines")
     op.create_index("ix_deadlines_kind_created_cover", "deadlines", [*_CLOCKS, *_SCOPE], unique=False)
     op.drop_index("ix_outbound_due", table_name="outbound_messages")
-    op.create_index("ix_outbound_due", "outbound_messages", [*_DUE, *_SCOPE, "recipient_name"], unique=False)
+    op.create_index("ix_outbound_due", "outbound_messages", [*_DUE, "case_id", *_SCOPE, "recipient_name"], unique=False)
 
 
 def downgrade() -> None:
