@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final
@@ -108,13 +109,7 @@ def _in_scope(
     principal: Principal, authority: QueryableAttribute[Any], division: QueryableAttribute[Any]
 ) -> ColumnElement[bool]:
     scope = BoundScope.of(principal)
-    if scope.ranges is None:
-        return true()
-    # The same clause as :func:`scope_clause` with the values written in (``params()`` on a clause is deprecated).
-    return or_(
-        authority == scope.params["scope_authority"],
-        *(division.between(scope.params[f"scope_lo{i}"], scope.params[f"scope_hi{i}"]) for i in range(scope.ranges)),
-    )
+    return scope_clause(authority, division, scope.ranges, values=scope.params)
 
 
 @dataclass(frozen=True)
@@ -144,14 +139,26 @@ class BoundScope:
 
 
 def scope_clause(
-    authority: QueryableAttribute[Any], division: QueryableAttribute[Any], ranges: int | None
+    authority: QueryableAttribute[Any],
+    division: QueryableAttribute[Any],
+    ranges: int | None,
+    *,
+    values: Mapping[str, str] | None = None,
 ) -> ColumnElement[bool]:
-    """The WHERE clause of a :class:`BoundScope` with ``ranges`` ranges, on a table's copy of the case's scope."""
+    """The WHERE clause of a :class:`BoundScope` with ``ranges`` ranges, on a table's copy of the case's scope.
+
+    Without ``values`` its parameters are bound at execution (a prebuilt statement); with them, in the clause itself
+    (each parameter unique, so two such clauses can share a statement).
+    """
     if ranges is None:
         return true()
+
+    def bound(name: str) -> Any:
+        return bindparam(name) if values is None else bindparam(name, values[name], unique=True)
+
     return or_(
-        authority == bindparam("scope_authority"),
-        *(division.between(bindparam(f"scope_lo{i}"), bindparam(f"scope_hi{i}")) for i in range(ranges)),
+        authority == bound("scope_authority"),
+        *(division.between(bound(f"scope_lo{i}"), bound(f"scope_hi{i}")) for i in range(ranges)),
     )
 
 
