@@ -128,10 +128,10 @@ def test_fanout_smoke(runs: Runs) -> None:
     assert [row["what"] for row in run.result["rows"]] == [  # type: ignore[index]
         "SQLite worker, aiohttp transport (default)",
         "SQLite worker, httpx transport",
-        "HTTP client alone, aiohttp transport",
-        "HTTP client alone, httpx transport",
+        "HTTP call alone, aiohttp transport",
+        "HTTP call alone, httpx transport",
     ]
-    assert "faster transport (HTTP client alone):" in run.stdout
+    assert "faster transport (HTTP call alone):" in run.stdout
 
 
 @pytest.mark.bench_smoke
