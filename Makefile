@@ -72,7 +72,7 @@ bench: $(VENV_STAMP)
 	.venv/bin/python bench/run.py --quick
 
 bench-smoke: $(VENV_STAMP) ## every benchmark script end to end at a tiny size
-	.venv/bin/pytest tests/bench -m bench_smoke -p no:xdist
+	.venv/bin/pytest tests/bench -m bench_smoke -n 0
 
 clean:
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache $(NODE_EXAMPLE)/node_modules
