@@ -141,6 +141,35 @@ async def test_one_province_cannot_touch_another_provinces_cases(gateway: Any) -
     assert "二" in refused.json()["detail"]
 
 
+async def test_the_case_list_counts_only_visible_cases_and_refuses_bad_parameters(gateway: Any) -> None:
+    """``limit`` counts the cases this authority may see: newer cases elsewhere never crowd its own out."""
+    gw = gateway
+    zj = await gw.authority("330000", "浙江省市场监督管理局")
+    js = await gw.authority("320000", "江苏省市场监督管理局")
+    zj_platform = await gw.register_platform(zj, "tmall-test")
+    js_platform = await gw.register_platform(js, "js-mall", province="320000")
+    mid = await merchant(gw, zj, zj_platform.id, kind="registered_entity", registration_division="330106")
+    own = await gw.post("/v1/cases", zj, {"merchant_id": mid, "plan_reference": "p", "product": PRODUCT})
+    for n in range(2):
+        other = await merchant(
+            gw, js, js_platform.id, shop_id=f"js-{n}", kind="registered_entity", registration_division="320106"
+        )
+        await gw.post("/v1/cases", js, {"merchant_id": other, "plan_reference": "p", "product": PRODUCT})
+
+    newest = await gw.get("/v1/cases?limit=1", zj)
+    planned = await gw.get("/v1/cases?in_state=planned&limit=1", zj)
+    refusals = {
+        query: await gw.client.get(f"/v1/cases?{query}", headers=gw.auth(zj))
+        for query in ("limit=0", "limit=201", "limit=x", "in_state=unknown")
+    }
+
+    assert [case["id"] for case in newest] == [own["id"]]
+    assert [case["id"] for case in planned] == [own["id"]]
+    for query, answer in refusals.items():
+        assert answer.status_code == 400, (query, answer.text)
+        assert query.split("=")[0] in answer.text, (query, answer.text)
+
+
 async def test_jurisdiction_follows_registration_or_platform_province(gateway: Any) -> None:
     gw = gateway
     zj = await gw.authority("330000", "浙江省市场监督管理局")

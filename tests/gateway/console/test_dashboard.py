@@ -17,16 +17,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from spotcheck.gateway.access import Principal
+from spotcheck.gateway.access import BoundScope, Principal, scope_clause, visible_cases
 from spotcheck.gateway.console.attention import (
-    BoundScope,
     cases_by_state,
     deadline_overview,
     due_soon_until,
     notice_backlog,
     rule_label,
-    scope_clause,
-    visible_cases,
 )
 from spotcheck.gateway.console.compliance import WEEKS, format_duration, platform_compliance
 from spotcheck.gateway.runtime import Runtime

@@ -110,3 +110,34 @@ async def test_inspectors_are_added_and_listed_per_authority(bureau: Bureau) -> 
     assert listed[0]["kind"] == "officer"
     bad = await gw.post("/v1/directory/inspectors", bureau.author, {**body, "kind": "volunteer"}, expect=400)
     assert bad["errors"][0]["field"].endswith("kind")
+
+
+async def test_a_shop_registered_in_another_area_is_not_taken_over_by_an_import(bureau: Bureau) -> None:
+    """Guangdong may not rewrite Zhejiang's merchant, nor move its entry and registration into Guangdong."""
+    await _import(bureau, HEADER + GOOD[0] + "\r\n")
+    guangdong = await bureau.gw.authority("440000", "广东省市场监督管理局")
+    hijack = GOOD[0].replace("小熊童装旗舰店", "改名的店").replace("杭州小熊服饰有限公司", "广州冒名有限公司")
+    hijack = hijack.replace("91330100799655058B", "").replace("330106", "440105")
+
+    refused = await _import(bureau, HEADER + hijack + "\r\n", token=guangdong)
+    listed = await bureau.gw.client.get("/v1/directory/merchants", headers=bureau.gw.auth(bureau.author))
+    theirs = await bureau.gw.client.get("/v1/directory/merchants", headers=bureau.gw.auth(guangdong))
+
+    assert refused.status_code == 403, refused.text
+    assert [(e["row"], e["column"]) for e in refused.json()["errors"]] == [(2, "shop_id")]
+    assert refused.json()["errors"][0]["reason"].startswith("outside this authority's area")
+    assert [(m["shop_id"], m["shop_name"], m["division_code"]) for m in listed.json()] == [
+        ("kids-001", "小熊童装旗舰店", "330106")
+    ]
+    assert theirs.json() == []
+
+
+async def test_an_authority_updates_entries_in_its_own_area(bureau: Bureau) -> None:
+    """A city's entry may be refreshed by its province, which covers the city's area."""
+    hangzhou = await bureau.gw.authority("330100", "杭州市市场监督管理局")
+    made = await _import(bureau, HEADER + GOOD[0] + "\r\n", token=hangzhou)
+    refreshed = await _import(bureau, HEADER + GOOD[0].replace("小熊童装旗舰店", "小熊童装官方店") + "\r\n")
+
+    assert (made.status_code, refreshed.status_code) == (201, 201), refreshed.text
+    listed = await bureau.gw.client.get("/v1/directory/merchants", headers=bureau.gw.auth(bureau.author))
+    assert [m["shop_name"] for m in listed.json()] == ["小熊童装官方店"]

@@ -76,6 +76,9 @@ async def test_another_area_answers_403(runtime: Runtime, regulator: Regulator) 
         zj_service = RegistryService(session, zj, runtime)
         outside = await refusal(zj_service.create_authority(name="广州市局", division_code="440100"))
         assert (outside.status_code, outside.code) == (403, "outside-jurisdiction")
+        # A "national" authority at a district's code would cover every province: the code decides the level.
+        widened = await refusal(zj_service.create_authority(name="某区局", division_code="330199", level="national"))
+        assert (widened.status_code, widened.errors[0].field) == (422, "level")
         hz = await zj_service.create_authority(name="杭州市局", division_code="330100")
         entrusted = await refusal(
             zj_service.create_entrustment(agent_authority_id=hz.id, division_code="440100", note=None)
@@ -222,6 +225,8 @@ async def test_cli_tokens_make_the_authority_once(runtime: Runtime) -> None:
         await issue(authority_code="440000")
     with pytest.raises(ValueError, match="authority-code"):
         await issue(authority_code="33000")
+    with pytest.raises(ValueError, match="level: the code 330106 denotes a county authority"):
+        await issue(authority_code="330106", authority_name="西湖区局", level="national")
     async with runtime.sessions() as session:
         principal = await authenticate(session, token)
         authority = await session.get(Authority, authority_id)

@@ -14,13 +14,16 @@ import hmac
 import os
 import secrets
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, bindparam, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from spotcheck.gateway.store.models import ApiToken, Authority, Case, Entrustment
 from spotcheck.gateway.store.types import new_id, utcnow
@@ -29,6 +32,7 @@ from spotcheck.gateway.web.problems import ProblemError
 __all__ = [
     "LEVELS",
     "SCOPES",
+    "BoundScope",
     "MasterKey",
     "Principal",
     "authenticate",
@@ -37,6 +41,8 @@ __all__ = [
     "division_prefix",
     "level_of_code",
     "principal_of",
+    "scope_clause",
+    "visible_cases",
 ]
 
 LEVELS = ("national", "provincial", "municipal", "county")
@@ -104,6 +110,71 @@ class Principal:
         """Refuse with 403 ``insufficient-scope`` unless this principal carries ``scope`` (the one scope check)."""
         if scope not in self.scopes:
             raise ProblemError(403, "insufficient-scope", f"this token lacks the {scope!r} scope")
+
+
+def visible_cases(principal: Principal) -> ColumnElement[bool]:
+    """The SQL condition for the cases ``principal`` may see: :meth:`Principal.can_access_case` as a WHERE clause.
+
+    Division codes are six digits, so "starts with the prefix" is a range on the indexed column.
+    """
+    return _in_scope(principal, Case.authority_id, Case.jurisdiction_division)
+
+
+def _in_scope(
+    principal: Principal, authority: QueryableAttribute[Any], division: QueryableAttribute[Any]
+) -> ColumnElement[bool]:
+    scope = BoundScope.of(principal)
+    return scope_clause(authority, division, scope.ranges, values=scope.params)
+
+
+@dataclass(frozen=True)
+class BoundScope:
+    """A principal's scope as the values a prebuilt statement binds (:func:`scope_clause` is that statement's part).
+
+    The dashboard's statements are built once per shape of scope and reused: only these values change per officer.
+    """
+
+    ranges: int | None
+    """How many division ranges the scope compares (its own area and each entrusted one); None: it sees all."""
+    params: dict[str, str]
+    """The values to bind: ``scope_authority`` and ``scope_lo{i}``/``scope_hi{i}`` per range (none when it sees all)."""
+
+    @classmethod
+    def of(cls, principal: Principal) -> BoundScope:
+        """The scope of :meth:`Principal.can_access_case`: the own authority, or a division in one of the ranges."""
+        prefixes = [division_prefix(principal.division_code, principal.level)]
+        prefixes += [division_prefix(code, level_of_code(code)) for code in principal.entrusted_divisions]
+        if not all(prefixes):
+            return cls(None, {})
+        params = {"scope_authority": principal.authority_id}
+        for i, prefix in enumerate(prefixes):
+            params[f"scope_lo{i}"] = prefix.ljust(6, "0")
+            params[f"scope_hi{i}"] = prefix.ljust(6, "9")
+        return cls(len(prefixes), params)
+
+
+def scope_clause(
+    authority: QueryableAttribute[Any],
+    division: QueryableAttribute[Any],
+    ranges: int | None,
+    *,
+    values: Mapping[str, str] | None = None,
+) -> ColumnElement[bool]:
+    """The WHERE clause of a :class:`BoundScope` with ``ranges`` ranges, on a table's copy of the case's scope.
+
+    Without ``values`` its parameters are bound at execution (a prebuilt statement); with them, in the clause itself
+    (each parameter unique, so two such clauses can share a statement).
+    """
+    if ranges is None:
+        return true()
+
+    def bound(name: str) -> Any:
+        return bindparam(name) if values is None else bindparam(name, values[name], unique=True)
+
+    return or_(
+        authority == bound("scope_authority"),
+        *(division.between(bound(f"scope_lo{i}"), bound(f"scope_hi{i}")) for i in range(ranges)),
+    )
 
 
 def _hash_secret(secret: str) -> str:

@@ -5,12 +5,12 @@ Each handler parses the request, calls one service method, which authorises, act
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from spotcheck.gateway.cases.measures import MeasuresService
 from spotcheck.gateway.cases.queries import CaseQueries
@@ -41,6 +41,7 @@ from spotcheck.gateway.cases.schemas import (
 from spotcheck.gateway.deadlines.service import Waiver
 from spotcheck.gateway.delivery.schemas import MessageView
 from spotcheck.gateway.store.models import CaseEvent
+from spotcheck.gateway.store.statuses import CaseState
 from spotcheck.gateway.web.deps import CurrentPrincipal, RuntimeDep, Session, provide_principal, provide_runtime
 from spotcheck.gateway.web.problems import ProblemError
 
@@ -120,9 +121,12 @@ class CaseController(Controller):
 
     @get("/", summary="List cases this authority may see")
     async def list_cases(
-        self, queries_service: Queries, in_state: FromQuery[str | None] = None, limit: FromQuery[int] = 50
+        self,
+        queries_service: Queries,
+        in_state: FromQuery[CaseState | None] = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> list[CaseView]:
-        """Cases in this authority's jurisdiction, newest first."""
+        """Cases in this authority's jurisdiction, newest first (at most ``limit``, 1 to 200)."""
         details = await queries_service.cases(in_state=in_state, limit=limit)
         return [CaseView.of(d) for d in details]
 

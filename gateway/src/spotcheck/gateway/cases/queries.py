@@ -13,7 +13,7 @@ import structlog
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway.access import Principal
+from spotcheck.gateway.access import Principal, visible_cases
 from spotcheck.gateway.cases.lifecycle import CaseFacts, CaseState, possible_actions
 from spotcheck.gateway.deadlines.service import DeadlineReading, read_deadline, with_missing
 from spotcheck.gateway.runtime import Runtime
@@ -197,12 +197,12 @@ class CaseQueries:
         return await read_case(self.session, await load_case(self.session, self.principal, case_id), self.calendar)
 
     async def cases(self, *, in_state: str | None = None, limit: int = 50) -> list[CaseDetail]:
-        """Cases this principal may see, newest first; ``limit`` (clamped to 1..200) counts before that filter."""
-        query = select(Case).order_by(Case.id.desc()).limit(max(1, min(limit, 200)))
+        """The newest ``limit`` cases this principal may see (jurisdiction filtered in SQL, before the limit)."""
+        query = select(Case).where(visible_cases(self.principal)).order_by(Case.id.desc()).limit(limit)
         if in_state:
             query = query.where(Case.state == in_state)
         rows = (await self.session.scalars(query)).all()
-        return [await read_case(self.session, c, self.calendar) for c in rows if self.principal.can_access_case(c)]
+        return [await read_case(self.session, c, self.calendar) for c in rows]
 
     async def events(self, case_id: str) -> list[CaseEvent]:
         """Every step taken on the case, in order."""

@@ -17,8 +17,8 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway.access import Principal
-from spotcheck.gateway.console.attention import STATE_LABELS, UNSETTLED, URGENCY_LABELS, due_soon_until, visible_cases
+from spotcheck.gateway.access import Principal, visible_cases
+from spotcheck.gateway.console.attention import STATE_LABELS, UNSETTLED, URGENCY_LABELS, due_soon_until
 from spotcheck.gateway.store.models import Case, Deadline, Merchant, Platform
 from spotcheck.gateway.workdays import WorkdayCalendar
 

@@ -20,19 +20,17 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, Executable, Float, Integer, String, and_, bindparam, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway.access import Principal
+from spotcheck.gateway.access import BoundScope, Principal, scope_clause
 from spotcheck.gateway.console.attention import (
     DEADLINE_KIND_LABELS,
     STATE_LABELS,
     URGENCY_LABELS,
-    BoundScope,
     DeadlineOverview,
     NoticeBacklog,
     StateCount,
     cases_by_state,
     deadline_overview,
     notice_backlog,
-    scope_clause,
 )
 from spotcheck.gateway.store.models import Deadline, Platform
 from spotcheck.gateway.store.statuses import CaseState, DeadlineKind, DeadlineStatus

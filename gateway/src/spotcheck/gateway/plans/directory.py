@@ -55,6 +55,12 @@ class ImportRejectedError(Exception):
 
 
 @dataclass(frozen=True)
+class _Known:
+    merchants: dict[tuple[str | None, str], Merchant]
+    entries: dict[str, MerchantDirectoryEntry]
+
+
+@dataclass(frozen=True)
 class _Row:
     number: int
     values: dict[str, str]
@@ -92,12 +98,14 @@ class DirectoryService:
             raise ImportRejectedError(422, errors)
         reader.fieldnames = header
         rows, errors = await self._checked_rows(reader)
+        known = await self._known(rows) if rows and not errors else _Known({}, {})
+        errors += await self._foreign_rows(rows, known)
         outside = [e for e in errors if e.reason.startswith("outside")]
         if errors:
             raise ImportRejectedError(403 if outside and len(outside) == len(errors) else 422, errors)
         if not rows:
             raise ImportRejectedError(422, [RowError(2, "platform_id", "the CSV has no data rows")])
-        await self._store(rows)
+        self._store(rows, known)
         await append_audit(
             self.session,
             actor=self.principal.actor,
@@ -156,10 +164,11 @@ class DirectoryService:
             errors.append(RowError(index, "division_code", "outside this authority's area"))
         return errors
 
-    async def _store(self, rows: list[_Row]) -> None:
+    async def _known(self, rows: list[_Row]) -> _Known:
+        """The merchants the rows name that are already registered, and their directory entries."""
         platforms = {r.values["platform_id"] for r in rows}
         # Two queries by platform (few) for what is already known, instead of a look-up per row.
-        existing = {
+        merchants = {
             (m.platform_id, m.shop_id): m
             for m in await self.session.scalars(select(Merchant).where(Merchant.platform_id.in_(platforms)))
         }
@@ -171,6 +180,32 @@ class DirectoryService:
                 .where(Merchant.platform_id.in_(platforms))
             )
         }
+        return _Known(merchants, entries)
+
+    async def _foreign_rows(self, rows: list[_Row], known: _Known) -> list[RowError]:
+        """Rows that would rewrite a merchant another authority answers for: its entry's or registration's area.
+
+        A row about a registered shop rewrites its name, kind, legal name, USCC and registration, and takes its
+        directory entry over: only an authority covering where the shop is now may do that, or one province could
+        move another's merchant (and its cases' public results) into its own area.
+        """
+        errors: list[RowError] = []
+        for row in rows:
+            merchant = known.merchants.get((row.values["platform_id"], row.values["shop_id"]))
+            if merchant is None:
+                continue
+            entry = known.entries.get(merchant.id)
+            areas = [code for code in (merchant.registration_division, entry.division_code if entry else None) if code]
+            if entry is not None and entry.authority_id == self.principal.authority_id:
+                continue
+            if any(not self.principal.can_act_in(code) for code in areas):
+                errors.append(
+                    RowError(row.number, "shop_id", "outside this authority's area: the shop is registered elsewhere")
+                )
+        return errors
+
+    def _store(self, rows: list[_Row], known: _Known) -> None:
+        existing, entries = known.merchants, known.entries
         for row in rows:
             values = row.values
             merchant = existing.get((values["platform_id"], values["shop_id"]))

@@ -99,9 +99,16 @@ class RegistryService(_Registrar):
         """Register an authority inside the principal's own area (admin); its parent defaults to the principal's.
 
         Raises:
-            ProblemError: 403 outside the area, 409 when the division already has an authority, 404 unknown parent.
+            ProblemError: 422 when ``level`` is not the one the division code denotes, 403 outside the area, 409 when
+                the division already has an authority, 404 unknown parent.
         """
         self.principal.require_scope("admin")
+        expected = level_of_code(division_code)
+        if level is not None and level != expected:
+            # The level decides the area an authority covers: a "national" one at a district's code would see and
+            # act on every province's cases, so the code alone says which it is.
+            reason = f"行政区划代码 {division_code} 对应 {expected} 级 (the code denotes a {expected} authority)"
+            raise field_error(422, "level", reason)
         if not self.principal.can_act_in(division_code):
             raise field_error(403, "division_code", "outside this authority's area", code="outside-jurisdiction")
         if await self.session.scalar(select(Authority.id).where(Authority.division_code == division_code)):
@@ -113,7 +120,7 @@ class RegistryService(_Registrar):
         row = Authority(
             id=new_id("auth"),
             name=name,
-            level=level or level_of_code(division_code),
+            level=expected,
             division_code=division_code,
             parent_id=parent_id or self.principal.authority_id,
             contact_email=contact_email,
@@ -410,10 +417,13 @@ async def create_token_for_authority(
             if authority is None:
                 if not authority_name:
                     raise ValueError(f"authority-name: no authority with code {authority_code} yet; give its name")
+                expected = level_of_code(authority_code)
+                if level is not None and level != expected:
+                    raise ValueError(f"level: the code {authority_code} denotes a {expected} authority, not {level}")
                 authority = Authority(
                     id=new_id("auth"),
                     name=authority_name,
-                    level=level or level_of_code(authority_code),
+                    level=expected,
                     division_code=authority_code,
                 )
                 session.add(authority)
