@@ -151,6 +151,18 @@ async def test_bad_signatures_and_foreign_cases_are_refused(gateway: Any) -> Non
     assert response.status_code == 401
     unknown = await gw.client.post("/v1/intake/nobody", content=body, headers={"content-type": "application/json"})
     assert unknown.status_code == 404
+    signed = platform.reply_signer.headers(new_message_id(), body)
+    for media_type in ("application/jsonx", "text/plain", "application/json-seq"):
+        typed = await gw.client.post(
+            f"/v1/intake/{platform.id}", content=body, headers={**signed, "content-type": media_type}
+        )
+        assert typed.status_code == 415, (media_type, typed.text)
+        assert typed.json()["errors"][0]["field"] == "content-type"
+    charset = {
+        **platform.reply_signer.headers(new_message_id(), body),
+        "content-type": "application/json; charset=utf-8",
+    }
+    assert (await gw.client.post(f"/v1/intake/{platform.id}", content=body, headers=charset)).status_code == 200
     invalid = await gw.reply(platform, _ack(case_id, notice.id, platform.id), body=b'{"type":"notice.acknowledged"}')
     assert invalid.status_code == 400
     assert invalid.json()["errors"][0]["field"].startswith("$")

@@ -24,6 +24,7 @@ _TEXT: Final = "text/plain; charset=utf-8"
 _NO_CACHE: Final = {"cache-control": "no-cache"}
 _HEX_HASH: Final = re.compile(r"[0-9a-f]{64}")
 _DECIMAL: Final = re.compile(r"0|[1-9][0-9]{0,18}")
+_MAX_SIZE: Final = 2**63 - 1
 
 
 def _size(name: str, raw: str | None, *, required: bool = True) -> int | None:
@@ -34,7 +35,11 @@ def _size(name: str, raw: str | None, *, required: bool = True) -> int | None:
         return None
     if not _DECIMAL.fullmatch(raw):
         raise field_error(400, name, "must be a non-negative decimal integer", code="invalid-query")
-    return int(raw)
+    value = int(raw)
+    if value > _MAX_SIZE:
+        # A database integer (64 bits) holds no more; compared with a stored index it would fail, not miss.
+        raise field_error(400, name, f"must be at most {_MAX_SIZE}", code="invalid-query")
+    return value
 
 
 def _required(name: str, raw: str | None) -> int:

@@ -62,8 +62,15 @@ _ANNOUNCEMENT = "announcement"
 
 
 def beijing(moment: datetime) -> str:
-    """A moment as a person reads it: Beijing time, to the minute (``2026-12-22 23:59``)."""
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    """A moment as a person reads it: Beijing time, to the minute (``2026-12-22 23:59``).
+
+    A moment at the very end or start of Python's range (a platform's ``9999-12-31T23:59:59Z``) has no Beijing time;
+    it is shown as sent, so the refusal that quotes it is still written.
+    """
+    try:
+        return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    except OverflowError:
+        return moment.isoformat()
 
 
 @dataclass(frozen=True)

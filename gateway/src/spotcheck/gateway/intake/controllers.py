@@ -10,7 +10,7 @@ from litestar.params import FromPath
 
 from spotcheck.gateway.intake.service import IntakeCommitter, IntakeService
 from spotcheck.gateway.runtime import Runtime
-from spotcheck.gateway.web.problems import ProblemError
+from spotcheck.gateway.web.problems import field_error
 
 __all__ = ["intake"]
 
@@ -30,8 +30,9 @@ async def intake(platform_id: FromPath[str], request: Request[Any, Any, State]) 
     # No request session: the platform's keys are usually cached, and the reply is stored by the group commit.
     # The headers are read straight from the ASGI scope: this is the busiest route.
     headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in request.scope["headers"]}
-    if not headers.get("content-type", "").startswith("application/json"):
-        raise ProblemError(415, "unsupported-media-type", "send the reply as application/json")
+    media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise field_error(415, "content-type", "send the reply as application/json", code="unsupported-media-type")
     body = await request.body()
     runtime: Runtime = request.app.state.runtime
     committer: IntakeCommitter = request.app.state.intake

@@ -23,7 +23,7 @@ from litestar.serialization import default_deserializer
 from litestar.types import Empty
 from msgspec import Meta
 
-from spotcheck.gateway.web.timestamps import moment_reason
+from spotcheck.gateway.web.timestamps import first_moment_out_of_range, moment_reason
 from spotcheck.schemas import (
     is_valid_uscc,
 )
@@ -81,9 +81,14 @@ class JsonBodyRequest(Request[Any, Any, Any]):
                 raise SerializationException(str(exc)) from exc
             hook = partial(default_deserializer, type_decoders=handler.resolve_type_decoders())
             try:
-                self._json = msgspec.convert(value, data.annotation, strict=True, dec_hook=hook)
+                converted = msgspec.convert(value, data.annotation, strict=True, dec_hook=hook)
             except msgspec.ValidationError as exc:
                 raise self._invalid(str(exc)) from exc
+            if (outside := first_moment_out_of_range(converted)) is not None:
+                where, reason = outside
+                detail = f"Validation failed for {self.method} {self.url}"
+                raise ValidationException(detail=detail, extra=[{"key": where, "message": reason, "source": "body"}])
+            self._json = converted
         return self._json
 
     def _invalid(self, error: str) -> ValidationException:
