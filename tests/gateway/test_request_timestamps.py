@@ -219,6 +219,25 @@ async def test_a_moment_written_with_z_reaches_the_case_as_the_same_instant(gate
     assert stored == datetime(2026, 10, 8, 10, 15, tzinfo=timezone(timedelta(hours=8)))
 
 
+async def test_a_recorded_moment_in_the_future_is_refused_naming_it(gateway: Any, publish_case: Any) -> None:
+    """A purchase, a sealing or a result has happened: a later moment is a typing error that clocks would count from."""
+    gw = gateway
+    token = await gw.authority("330000", "浙江省市场监督管理局")
+    platform = await gw.register_platform(token, "f-mall")
+    case_id = await publish_case(gw, token, platform.id, shop="f-shop", publish=False)
+    screenshots, _ = await gw.sampling_evidence(token, case_id)
+    body = _set(_example("/v1/cases/{case_id}/purchase"), "screenshots", screenshots)
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    for field in ("purchased_at", "orders[1].ordered_at"):
+        response = await gw.client.post(
+            f"/v1/cases/{case_id}/purchase", json=_set(body, field, tomorrow), headers=gw.auth(token)
+        )
+        assert response.status_code == 422, response.text
+        assert [error["field"] for error in response.json()["errors"]] == [field]
+        assert "不能晚于现在" in response.json()["errors"][0]["reason"]
+    assert (await gw.post(f"/v1/cases/{case_id}/purchase", token, body))["state"] == "purchased"
+
+
 # ---- the table is complete: the app's own routes ------------------------------------------------------------------
 
 

@@ -41,6 +41,7 @@ class ResultsService(CaseService):
     async def record_result(self, case_id: str, result: ResultRecord) -> CaseDetail:
         """Record the test result; starts the five-working-day result notice clock (三(二))."""
         case = await self._open(case_id)
+        self._happened({"received_at": result.received_at})
         self._step(case, "record_result", {"conclusion": result.conclusion, "report_no": result.report_no})
         case.result = msgspec.to_builtins(result)
         case.conclusion = result.conclusion

@@ -106,6 +106,10 @@ class SamplingService(CaseService):
     async def record_purchase(self, case_id: str, purchase: PurchaseRecord) -> CaseDetail:
         """Record the online purchase of sample and backup sample with its evidence (三(一))."""
         case = await self._open(case_id)
+        self._happened(
+            {"purchased_at": purchase.purchased_at}
+            | {f"orders[{i}].ordered_at": order.ordered_at for i, order in enumerate(purchase.orders)}
+        )
         plan = await get_plan_for_case(self.session, case.plan_id) if case.plan_id else None
         if plan is not None:
             check_purchase(plan, buyer_id=purchase.buyer_id, account=purchase.account, address_id=purchase.address_id)
@@ -131,6 +135,7 @@ class SamplingService(CaseService):
     async def record_sealing(self, case_id: str, sealing: SealingRecord) -> CaseDetail:
         """Record the joint unpacking and separate sealing of sample and backup sample (三(一))."""
         case = await self._open(case_id)
+        self._happened({"sealed_at": sealing.sealed_at})
         if sealing.sample_seal_no == sealing.backup_seal_no:
             raise field_error(400, "backup_seal_no", "must differ from sample_seal_no")
         stored = await self._stored_evidence(

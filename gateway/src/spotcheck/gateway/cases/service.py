@@ -15,7 +15,7 @@ The stages: :class:`~spotcheck.gateway.cases.sampling.SamplingService` (opening 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -49,6 +49,7 @@ from spotcheck.schemas import Message
 __all__ = ["CaseService"]
 
 _Row = TypeVar("_Row", bound=Base)
+_RECORDED_SKEW = timedelta(minutes=5)  # how far the officer's clock may run ahead of the gateway's
 
 
 class CaseService:
@@ -66,6 +67,18 @@ class CaseService:
     async def load(self, case_id: str) -> Case:
         """The case, if this principal may see it (404 when unknown, 403 when outside its jurisdiction)."""
         return await load_case(self.session, self.principal, case_id)
+
+    @staticmethod
+    def _happened(moments: dict[str, datetime]) -> None:
+        """422 naming the first of ``moments`` (field path → moment) that lies in the future beyond a clock's skew.
+
+        What an officer records (a purchase, a sealing, a result received) has happened: a later moment is a typing
+        error, and deadlines would be counted from it.
+        """
+        latest = utcnow() + _RECORDED_SKEW
+        for field, moment in moments.items():
+            if moment > latest:
+                raise field_error(422, field, f"不能晚于现在（{moment.isoformat()}，现在 {utcnow().isoformat()}）")
 
     # ---- the unit of work ---------------------------------------------------------------------------------------
 
