@@ -170,6 +170,18 @@ async def test_the_case_list_counts_only_visible_cases_and_refuses_bad_parameter
         assert query.split("=")[0] in answer.text, (query, answer.text)
 
 
+async def test_list_limits_outside_their_range_are_refused_naming_the_parameter(gateway: Any) -> None:
+    """A limit is checked, not quietly clamped: the caller learns the range instead of getting fewer rows."""
+    gw = gateway
+    admin = await gw.authority("100000", "国家市场监督管理总局")
+    for route, top in (("/v1/events", 500), ("/v1/deliveries", 1000), ("/v1/cases", 200)):
+        for limit in (0, top + 1):
+            answer = await gw.client.get(f"{route}?limit={limit}", headers=gw.auth(admin))
+            assert answer.status_code == 400, (route, limit, answer.text)
+            assert [error["field"] for error in answer.json()["errors"]] == ["limit"], answer.text
+        assert (await gw.client.get(f"{route}?limit={top}", headers=gw.auth(admin))).status_code == 200
+
+
 async def test_jurisdiction_follows_registration_or_platform_province(gateway: Any) -> None:
     gw = gateway
     zj = await gw.authority("330000", "浙江省市场监督管理局")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, get, post
 from litestar.di import Provide
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, Parameter
 
 from spotcheck.gateway.deadlines.schemas import ComplianceView, DeadlineView, FindingView
 from spotcheck.gateway.deadlines.service import DeadlineService
@@ -68,9 +68,13 @@ class OperationsController(Controller):
 
     @get("/events", summary="Operational events (escalations, disabled endpoints, dead letters)")
     async def events(
-        self, session: Session, principal: CurrentPrincipal, runtime: RuntimeDep, limit: FromQuery[int] = 100
+        self,
+        session: Session,
+        principal: CurrentPrincipal,
+        runtime: RuntimeDep,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> list[dict[str, Any]]:
-        """Recent events an operator should look at."""
+        """Recent events an operator should look at (at most ``limit``, 1 to 500)."""
         rows = await DeadlineService(session, principal, runtime.calendar).events(limit=limit)
         return [
             {

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, get, post
 from litestar.di import Provide
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from spotcheck.gateway.delivery.schemas import MessageView, ReplayBody
 from spotcheck.gateway.delivery.service import (
@@ -43,12 +43,12 @@ class DeliveryController(Controller):
         platform_id: FromQuery[str | None] = None,
         since: FromQuery[RequestTimestamp | None] = None,
         until: FromQuery[RequestTimestamp | None] = None,
-        limit: FromQuery[int] = 100,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
     ) -> list[MessageView]:
-        """Outbound messages newest first (operators see every case's deliveries)."""
+        """Outbound messages newest first, at most ``limit`` (1 to 1000); operators see every case's deliveries."""
         principal.require_scope("admin")  # since/until: RequestTimestamp has refused a moment without an offset
         rows = await list_deliveries(
-            session, status=status, platform_id=platform_id, since=since, until=until, limit=max(1, min(limit, 1000))
+            session, status=status, platform_id=platform_id, since=since, until=until, limit=limit
         )
         return [MessageView.of(r) for r in rows]
 
