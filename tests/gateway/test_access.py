@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from spotcheck.gateway.store.models import ApiToken, Platform, PlatformKey
+from spotcheck.gateway.store.models import ApiToken, Case, OperationalEvent, Platform, PlatformKey
 from spotcheck.gateway.store.types import utcnow
 
 pytestmark = pytest.mark.postgres
@@ -156,7 +156,14 @@ async def test_the_case_list_counts_only_visible_cases_and_refuses_bad_parameter
         )
         await gw.post("/v1/cases", js, {"merchant_id": other, "plan_reference": "p", "product": PRODUCT})
 
+    async with gw.sessions() as session, session.begin():
+        others = (await session.scalars(select(Case.id).where(Case.id != own["id"]).order_by(Case.id))).all()
+        for index, case_id in enumerate([own["id"], *others]):  # the other province's events are the newest
+            session.add(OperationalEvent(id=f"evt_{index:02d}", kind="delivery.exhausted", case_id=case_id, detail={}))
+
     newest = await gw.get("/v1/cases?limit=1", zj)
+    events = await gw.get("/v1/events?limit=1", zj)
+    assert [event["case_id"] for event in events] == [own["id"]]
     planned = await gw.get("/v1/cases?in_state=planned&limit=1", zj)
     refusals = {
         query: await gw.client.get(f"/v1/cases?{query}", headers=gw.auth(zj))

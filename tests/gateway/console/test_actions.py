@@ -48,6 +48,18 @@ def test_the_bodys_own_rules_run_and_speak_chinese() -> None:
     assert form.errors == {"failing_items": "检验结论为不合格时，须至少填写一个不合格项目"}
 
 
+def test_a_moment_at_the_end_of_the_calendar_is_refused_by_the_form() -> None:
+    """Year 1 or 9999 would overflow once stored (a 500): the form names the field, as the API does."""
+    typed = {k: [v] for k, v in RESULT.items()} | {
+        "conclusion": ["pass"],
+        "received_at": ["0001-01-01T00:00"],
+    }
+    form = parse_form(ResultRecord, typed)
+    assert not form.ok
+    assert form.parsed is None
+    assert "超出可处理的年份范围" in form.errors["received_at"]
+
+
 def test_a_valid_form_decodes_to_the_apis_body_in_beijing_time() -> None:
     typed = {k: [v] for k, v in RESULT.items()} | {
         "failing_items[1].item": ["泄漏电流"],

@@ -141,3 +141,19 @@ async def test_an_authority_updates_entries_in_its_own_area(bureau: Bureau) -> N
     assert (made.status_code, refreshed.status_code) == (201, 201), refreshed.text
     listed = await bureau.gw.client.get("/v1/directory/merchants", headers=bureau.gw.auth(bureau.author))
     assert [m["shop_name"] for m in listed.json()] == ["小熊童装官方店"]
+
+
+async def test_a_shop_with_neither_registration_nor_entry_belongs_to_its_platforms_province(bureau: Bureau) -> None:
+    """A natural person's shop registered through the API has no registration and no entry: its platform's province
+    answers for it, so another province cannot import it into its own area."""
+    shop = {"platform_id": "zj-mall", "shop_id": "kids-002", "shop_name": "王小明的童装店", "kind": "natural_person"}
+    await bureau.gw.post("/v1/merchants", bureau.author, shop)
+    guangdong = await bureau.gw.authority("440000", "广东省市场监督管理局")
+    row = "zj-mall,kids-002,某店,registered_entity,广州某公司,,440105,童装"
+
+    refused = await _import(bureau, HEADER + row + "\r\n", token=guangdong)
+    own = await _import(bureau, HEADER + GOOD[1] + "\r\n")
+
+    assert refused.status_code == 403, refused.text
+    assert [(e["row"], e["column"]) for e in refused.json()["errors"]] == [(2, "shop_id")]
+    assert own.status_code == 201, own.text

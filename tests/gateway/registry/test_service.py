@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from spotcheck.gateway.access import Principal, authenticate
+from spotcheck.gateway.access import Principal, authenticate, create_token
 from spotcheck.gateway.registry.service import PlatformService, RegistryService, create_token_for_authority
 from spotcheck.gateway.runtime import Runtime
 from spotcheck.gateway.store.models import ApiToken, AuditRecord, Authority, Platform, PlatformKey
@@ -99,6 +99,21 @@ async def test_another_area_answers_403(runtime: Runtime, regulator: Regulator) 
     async with runtime.sessions() as session:
         marked = await RegistryService(session, zj, runtime).mark_unreachable(merchant.id)
         assert marked.unreachable_since is not None
+
+
+async def test_a_stored_level_broader_than_the_code_widens_nothing(runtime: Runtime) -> None:
+    """An authority stored as "national" at a district's code (possible before levels were checked) keeps its own
+    area: the principal's level comes from the code."""
+    async with runtime.sessions() as session, session.begin():
+        session.add(Authority(id="auth_wide", name="某区局", level="national", division_code="330199"))
+        await session.flush()
+        token, row = create_token("auth_wide", ["read"])
+        session.add(row)
+    async with runtime.sessions() as session:
+        principal = await authenticate(session, token)
+    assert principal is not None
+    assert principal.level == "county"
+    assert not principal.can_act_in("440100")
 
 
 async def test_each_command_needs_its_scope(runtime: Runtime, regulator: Regulator) -> None:

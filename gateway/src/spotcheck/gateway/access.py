@@ -245,7 +245,9 @@ async def principal_of(
         authority_id=authority.id,
         authority_name=authority.name,
         division_code=authority.division_code,
-        level=authority.level,
+        # From the code, not the stored column: an authority registered before levels were checked against codes
+        # may hold a broader one ("national" at a district's code) that would widen its area.
+        level=level_of_code(authority.division_code),
         scopes=scopes,
         entrusted_divisions=tuple(entrusted),
         officer=officer,

@@ -21,7 +21,7 @@ from spotcheck.gateway.web.timestamps import decode_timestamp
 if TYPE_CHECKING:
     from spotcheck.gateway.console.forms import Form
 
-__all__ = ["check_body", "file_refusal"]
+__all__ = ["check_body", "file_refusal", "form_path"]
 
 _AT: Final = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>\$[^`]*)`)?$", re.DOTALL)
 _NAMED: Final = re.compile(r"^`(?P<field>[^`]+)`: (?P<reason>.+)$", re.DOTALL)
@@ -46,7 +46,7 @@ def _check(value: Any, annotation: Any, path: str, form: Form, rows: Mapping[str
             if f.encode_name in value:
                 ok = _check(value[f.encode_name], f.type, where, form, rows) and ok
             elif f.required:
-                form.file(_form_path(where, rows), REQUIRED)
+                form.file(form_path(where, rows), REQUIRED)
                 ok = False
     elif isinstance(value, list) and (item_type := _list_item(annotation)) is not None:
         for index, item in enumerate(value):
@@ -102,10 +102,10 @@ def file_refusal(form: Form, message: str, path: str, rows: Mapping[str, str]) -
     missing = re.match(r"^Object missing required field `([^`]+)`$", reason)
     if missing:
         where, reason = _join(where, missing.group(1)), REQUIRED
-    form.file(_form_path(where, rows), reason_zh(reason))
+    form.file(form_path(where, rows), reason_zh(reason))
 
 
-def _form_path(path: str, rows: Mapping[str, str]) -> str:
+def form_path(path: str, rows: Mapping[str, str]) -> str:
     """Translate list positions of the assembled JSON back to the form's row numbers."""
     for data_row, form_row in rows.items():
         if path == data_row or path.startswith((f"{data_row}.", f"{data_row}[")):

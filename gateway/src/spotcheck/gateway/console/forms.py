@@ -19,9 +19,9 @@ from typing import Any, Final, Literal
 import msgspec
 from msgspec import inspect as mi
 
-from spotcheck.gateway.console.form_checks import check_body, file_refusal
+from spotcheck.gateway.console.form_checks import check_body, file_refusal, form_path
 from spotcheck.gateway.console.form_words import CHOICE_LABELS, FIELD_LABELS, REQUIRED
-from spotcheck.gateway.web.timestamps import decode_timestamp
+from spotcheck.gateway.web.timestamps import decode_timestamp, first_moment_out_of_range
 from spotcheck.schemas import EvidenceRef
 
 __all__ = [
@@ -473,7 +473,14 @@ def parse_form(
     if not check_body(data, body, form, rows) or not form.ok:
         return form
     try:
-        form.parsed = msgspec.convert(data, type=body, strict=False, str_keys=True, dec_hook=decode_timestamp)
+        parsed = msgspec.convert(data, type=body, strict=False, str_keys=True, dec_hook=decode_timestamp)
     except msgspec.ValidationError as exc:
         file_refusal(form, str(exc), "", rows)
+        return form
+    # As for the API's JSON bodies: a moment at either end of Python's range would overflow once stored.
+    if (outside := first_moment_out_of_range(parsed)) is not None:
+        where, reason = outside
+        form.file(form_path(where, rows), reason)
+        return form
+    form.parsed = parsed
     return form

@@ -14,7 +14,7 @@ from typing import Literal
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spotcheck.gateway.access import Principal
+from spotcheck.gateway.access import Principal, visible_cases
 from spotcheck.gateway.audit.service import AuditEntry, append_audit, append_audit_many, message_entry
 from spotcheck.gateway.deadlines.answers import records_missing
 from spotcheck.gateway.deadlines.escalation import DELAY, SWEEPER, escalate_lapsed
@@ -290,14 +290,13 @@ class DeadlineService:
     async def events(self, *, limit: int = 100) -> list[OperationalEvent]:
         """The latest operational events (escalations, disabled endpoints, dead letters) this principal may see.
 
-        Events of no (known) case concern every regulator; ``limit`` is clamped to 1..500 before filtering.
+        Events of no case concern every regulator. The jurisdiction is filtered in SQL, before the ``limit``.
         """
+        visible_case = OperationalEvent.case_id.in_(select(Case.id).where(visible_cases(self.principal)))
         rows = await self.session.scalars(
-            select(OperationalEvent).order_by(OperationalEvent.id.desc()).limit(max(1, min(limit, 500)))
+            select(OperationalEvent)
+            .where(or_(OperationalEvent.case_id.is_(None), visible_case))
+            .order_by(OperationalEvent.id.desc())
+            .limit(limit)
         )
-        visible: list[OperationalEvent] = []
-        for row in rows:
-            case = await self.session.get(Case, row.case_id) if row.case_id else None
-            if case is None or self.principal.can_access_case(case):
-                visible.append(row)
-        return visible
+        return list(rows)

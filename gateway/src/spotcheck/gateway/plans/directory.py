@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spotcheck.gateway.access import Principal
 from spotcheck.gateway.audit.service import append_audit
-from spotcheck.gateway.store.models import Merchant, Platform
+from spotcheck.gateway.store.models import Case, Merchant, Platform
 from spotcheck.gateway.store.models_plans import Inspector, MerchantDirectoryEntry
 from spotcheck.gateway.store.types import new_id
 from spotcheck.schemas import DivisionCode, is_valid_uscc
@@ -183,25 +183,35 @@ class DirectoryService:
         return _Known(merchants, entries)
 
     async def _foreign_rows(self, rows: list[_Row], known: _Known) -> list[RowError]:
-        """Rows that would rewrite a merchant another authority answers for: its entry's or registration's area.
+        """Rows that would rewrite a registered shop outside the importer's area.
 
         A row about a registered shop rewrites its name, kind, legal name, USCC and registration, and takes its
-        directory entry over: only an authority covering where the shop is now may do that, or one province could
-        move another's merchant (and its cases' public results) into its own area.
+        directory entry over: the importer must cover where the shop is now (its registration and its entry's
+        division; for a shop with neither, its platform's province and its cases' jurisdictions), or one province
+        could move another's merchant (and its cases' public results) into its own area.
         """
+        named = [m for row in rows if (m := known.merchants.get((row.values["platform_id"], row.values["shop_id"])))]
+        if not named:
+            return []
+        ids = [m.id for m in named]
+        platforms = await self.session.execute(select(Platform.id, Platform.province_code))
+        provinces: dict[str, str | None] = {row.id: row.province_code for row in platforms}
+        case_areas: dict[str, set[str]] = {}
+        for merchant_id, division in await self.session.execute(
+            select(Case.merchant_id, Case.jurisdiction_division).where(Case.merchant_id.in_(ids))
+        ):
+            case_areas.setdefault(merchant_id, set()).add(division)
         errors: list[RowError] = []
         for row in rows:
             merchant = known.merchants.get((row.values["platform_id"], row.values["shop_id"]))
             if merchant is None:
                 continue
             entry = known.entries.get(merchant.id)
-            areas = [code for code in (merchant.registration_division, entry.division_code if entry else None) if code]
-            if entry is not None and entry.authority_id == self.principal.authority_id:
-                continue
-            if any(not self.principal.can_act_in(code) for code in areas):
-                errors.append(
-                    RowError(row.number, "shop_id", "outside this authority's area: the shop is registered elsewhere")
-                )
+            areas = {code for code in (merchant.registration_division, entry.division_code if entry else None) if code}
+            if not areas:
+                areas = {provinces.get(merchant.platform_id or ""), *case_areas.get(merchant.id, ())} - {None, ""}
+            if any(not self.principal.can_act_in(code) for code in areas if code):
+                errors.append(RowError(row.number, "shop_id", "outside this authority's area"))
         return errors
 
     def _store(self, rows: list[_Row], known: _Known) -> None:

@@ -103,14 +103,14 @@ class RegistryService(_Registrar):
                 the division already has an authority, 404 unknown parent.
         """
         self.principal.require_scope("admin")
+        if not self.principal.can_act_in(division_code):
+            raise field_error(403, "division_code", "outside this authority's area", code="outside-jurisdiction")
         expected = level_of_code(division_code)
         if level is not None and level != expected:
             # The level decides the area an authority covers: a "national" one at a district's code would see and
             # act on every province's cases, so the code alone says which it is.
             reason = f"行政区划代码 {division_code} 对应 {expected} 级 (the code denotes a {expected} authority)"
             raise field_error(422, "level", reason)
-        if not self.principal.can_act_in(division_code):
-            raise field_error(403, "division_code", "outside this authority's area", code="outside-jurisdiction")
         if await self.session.scalar(select(Authority.id).where(Authority.division_code == division_code)):
             raise field_error(
                 409, "division_code", "an authority with this code is already registered", code="conflict"

@@ -83,6 +83,7 @@ OPERATION_ERRORS: Final[dict[tuple[str, str], dict[int, tuple[str, ...]]]] = {
         403: (ADMIN, "`division_code` is outside this authority's area"),
         404: ("`parent_id` names no authority",),
         409: ("an authority is already registered for `division_code`",),
+        422: ("`level` is not the level `division_code` denotes",),
     },
     ("put", "/v1/authorities/{authority_id}/channel"): {
         400: ("`order_acknowledge_hours` exceeds `order_effect_hours`", "the SSRF guard refuses `webhook_url`"),
@@ -131,16 +132,24 @@ OPERATION_ERRORS: Final[dict[tuple[str, str], dict[int, tuple[str, ...]]]] = {
             "`origin` names an unknown reason, or a draw not revealed, not selecting the merchant or of another plan",
         ),
     },
-    ("get", "/v1/cases"): {},
+    ("get", "/v1/cases"): {400: ("`limit` is outside 1-200, or `in_state` is not a case state",)},
     ("get", "/v1/cases/{case_id}"): merge(_CASE_READ),
     ("get", _case("/events")): merge(_CASE_READ),
     ("get", _case("/messages")): merge(_CASE_READ),
     ("post", _case("/purchase")): merge(
         _CASE_COMMAND,
-        {422: (EVIDENCE_MISSING, "a screen capture is not an image", "a buyer, account or address is not the plan's")},
+        {
+            422: (
+                EVIDENCE_MISSING,
+                "a screen capture is not an image",
+                "a buyer, account or address is not the plan's",
+                "`purchased_at` or an order's `ordered_at` is in the future",
+            )
+        },
     ),
     ("post", _case("/sealing")): merge(
-        _CASE_COMMAND, {400: ("`backup_seal_no` equals `sample_seal_no`",), 422: (EVIDENCE_MISSING,)}
+        _CASE_COMMAND,
+        {400: ("`backup_seal_no` equals `sample_seal_no`",), 422: (EVIDENCE_MISSING, "`sealed_at` is in the future")},
     ),
     ("post", _case("/backup-sample/shipped")): merge(
         _CASE_COMMAND,
@@ -166,7 +175,11 @@ OPERATION_ERRORS: Final[dict[tuple[str, str], dict[int, tuple[str, ...]]]] = {
     ),
     ("post", _case("/identity-request")): merge(_CASE_COMMAND, _TO_PLATFORM, _SENDS_DOCUMENT),
     ("post", _case("/result")): merge(
-        _CASE_COMMAND, {400: ("`failing_items` is missing for a failing result, or given for a pass",)}
+        _CASE_COMMAND,
+        {
+            400: ("`failing_items` is missing for a failing result, or given for a pass",),
+            422: ("`received_at` is in the future",),
+        },
     ),
     ("post", _case("/result-notices")): merge(
         _CASE_COMMAND, {409: ("the case names a manufacturer not registered",)}, _SENDS_DOCUMENT
@@ -277,8 +290,11 @@ OPERATION_ERRORS: Final[dict[tuple[str, str], dict[int, tuple[str, ...]]]] = {
     ("post", "/v1/deadlines/sweep"): {403: (ADMIN,)},
     ("get", "/v1/findings"): {},
     ("get", "/v1/platforms/{platform_id}/compliance"): {404: ("no such platform",)},
-    ("get", "/v1/events"): {},
-    ("get", "/v1/deliveries"): {400: ("`since` or `until` has no UTC offset",), 403: (ADMIN,)},
+    ("get", "/v1/events"): {400: ("`limit` is outside 1-500",)},
+    ("get", "/v1/deliveries"): {
+        400: ("`since` or `until` has no UTC offset or lies outside 1970-2999", "`limit` is outside 1-1000"),
+        403: (ADMIN,),
+    },
     ("get", "/v1/deliveries/{message_id}"): {
         403: (ADMIN, "the message's case is outside this authority's jurisdiction"),
         404: ("no such message",),
