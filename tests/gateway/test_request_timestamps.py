@@ -206,13 +206,18 @@ async def test_a_query_moment_is_an_rfc3339_string_with_an_offset_and_nothing_el
         assert response.status_code == 200, f"{text}: {response.text}"
 
 
+async def _case_awaiting_purchase(gw: Any, publish_case: Any, name: str) -> tuple[str, str, dict[str, Any]]:
+    """A Zhejiang token, a case ready for its purchase, and the documented purchase body with the case's captures."""
+    token = await gw.authority("330000", "浙江省市场监督管理局")
+    platform = await gw.register_platform(token, f"{name}-mall")
+    case_id = await publish_case(gw, token, platform.id, shop=f"{name}-shop", publish=False)
+    screenshots, _ = await gw.sampling_evidence(token, case_id)
+    return token, case_id, _set(_example("/v1/cases/{case_id}/purchase"), "screenshots", screenshots)
+
+
 async def test_a_moment_written_with_z_reaches_the_case_as_the_same_instant(gateway: Any, publish_case: Any) -> None:
     gw = gateway
-    token = await gw.authority("330000", "浙江省市场监督管理局")
-    platform = await gw.register_platform(token, "z-mall")
-    case_id = await publish_case(gw, token, platform.id, shop="z-shop", publish=False)
-    screenshots, _ = await gw.sampling_evidence(token, case_id)
-    body = _set(_example("/v1/cases/{case_id}/purchase"), "screenshots", screenshots)
+    token, case_id, body = await _case_awaiting_purchase(gw, publish_case, "z")
     body = _set(_set(body, "purchased_at", "2026-10-08T02:15:00Z"), "orders", body["orders"][:1])
     case = await gw.post(f"/v1/cases/{case_id}/purchase", token, body)
     stored = datetime.fromisoformat(case["purchase"]["purchased_at"])
@@ -222,11 +227,7 @@ async def test_a_moment_written_with_z_reaches_the_case_as_the_same_instant(gate
 async def test_a_recorded_moment_in_the_future_is_refused_naming_it(gateway: Any, publish_case: Any) -> None:
     """A purchase, a sealing or a result has happened: a later moment is a typing error that clocks would count from."""
     gw = gateway
-    token = await gw.authority("330000", "浙江省市场监督管理局")
-    platform = await gw.register_platform(token, "f-mall")
-    case_id = await publish_case(gw, token, platform.id, shop="f-shop", publish=False)
-    screenshots, _ = await gw.sampling_evidence(token, case_id)
-    body = _set(_example("/v1/cases/{case_id}/purchase"), "screenshots", screenshots)
+    token, case_id, body = await _case_awaiting_purchase(gw, publish_case, "f")
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     for field in ("purchased_at", "orders[1].ordered_at"):
         response = await gw.client.post(

@@ -75,10 +75,10 @@ class CaseService:
         What an officer records (a purchase, a sealing, a result received) has happened: a later moment is a typing
         error, and deadlines would be counted from it.
         """
-        latest = utcnow() + _RECORDED_SKEW
+        now = utcnow()
         for field, moment in moments.items():
-            if moment > latest:
-                raise field_error(422, field, f"不能晚于现在（{moment.isoformat()}，现在 {utcnow().isoformat()}）")
+            if moment > now + _RECORDED_SKEW:
+                raise field_error(422, field, f"不能晚于现在（{moment.isoformat()}，现在 {now.isoformat()}）")
 
     # ---- the unit of work ---------------------------------------------------------------------------------------
 

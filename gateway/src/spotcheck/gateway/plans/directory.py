@@ -190,22 +190,22 @@ class DirectoryService:
         division; for a shop with neither, its platform's province and its cases' jurisdictions), or one province
         could move another's merchant (and its cases' public results) into its own area.
         """
-        named = [m for row in rows if (m := known.merchants.get((row.values["platform_id"], row.values["shop_id"])))]
+        named = [
+            (row, merchant)
+            for row in rows
+            if (merchant := known.merchants.get((row.values["platform_id"], row.values["shop_id"]))) is not None
+        ]
         if not named:
             return []
-        ids = [m.id for m in named]
         platforms = await self.session.execute(select(Platform.id, Platform.province_code))
         provinces: dict[str, str | None] = {row.id: row.province_code for row in platforms}
         case_areas: dict[str, set[str]] = {}
         for merchant_id, division in await self.session.execute(
-            select(Case.merchant_id, Case.jurisdiction_division).where(Case.merchant_id.in_(ids))
+            select(Case.merchant_id, Case.jurisdiction_division).where(Case.merchant_id.in_([m.id for _, m in named]))
         ):
             case_areas.setdefault(merchant_id, set()).add(division)
         errors: list[RowError] = []
-        for row in rows:
-            merchant = known.merchants.get((row.values["platform_id"], row.values["shop_id"]))
-            if merchant is None:
-                continue
+        for row, merchant in named:
             entry = known.entries.get(merchant.id)
             areas = {code for code in (merchant.registration_division, entry.division_code if entry else None) if code}
             if not areas:
