@@ -85,9 +85,7 @@ class JsonBodyRequest(Request[Any, Any, Any]):
             except msgspec.ValidationError as exc:
                 raise self._invalid(str(exc)) from exc
             if (outside := first_moment_out_of_range(converted)) is not None:
-                where, reason = outside
-                detail = f"Validation failed for {self.method} {self.url}"
-                raise ValidationException(detail=detail, extra=[{"key": where, "message": reason, "source": "body"}])
+                raise self._refusal(*outside)
             self._json = converted
         return self._json
 
@@ -97,6 +95,9 @@ class JsonBodyRequest(Request[Any, Any, Any]):
         if not at:
             message, where = error, "$`"
         key = where.removesuffix("`").removeprefix("$").removeprefix(".")
-        reason = moment_reason(message) or message
+        return self._refusal(key, moment_reason(message) or message)
+
+    def _refusal(self, key: str, reason: str) -> ValidationException:
+        """A refusal of the body's ``key`` (``orders[0].ordered_at``; "" for the whole body), in Litestar's shape."""
         detail = f"Validation failed for {self.method} {self.url}"
         return ValidationException(detail=detail, extra=[{"key": key, "message": reason, "source": "body"}])
